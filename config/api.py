@@ -1,0 +1,31 @@
+"""The API router: every endpoint under /api/v1/."""
+
+from rest_framework.routers import DefaultRouter
+
+from grids.views import (
+    CommunityViewSet,
+    GridViewSet,
+    GridWorkerViewSet,
+    PartnerUnitViewSet,
+    StreetViewSet,
+)
+from residents.views import (
+    DueVisitViewSet,
+    HouseholdViewSet,
+    ResidentViewSet,
+    TagViewSet,
+    VisitViewSet,
+)
+
+router = DefaultRouter()
+router.register("streets", StreetViewSet)
+router.register("communities", CommunityViewSet)
+router.register("grids", GridViewSet)
+router.register("grid-workers", GridWorkerViewSet)
+router.register("partner-units", PartnerUnitViewSet)
+router.register("households", HouseholdViewSet)
+router.register("residents", ResidentViewSet)
+router.register("tags", TagViewSet)
+# Before "visits", or "visits/due/" would be read as the visit with id "due".
+router.register("visits/due", DueVisitViewSet, basename="visit-due")
+router.register("visits", VisitViewSet)

@@ -1,0 +1,63 @@
+"""One error path for the API: every failure is JSON, validation errors carry field messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.db.models import ProtectedError, RestrictedError
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def _from_django_validation(exc: DjangoValidationError) -> exceptions.ValidationError:
+    if hasattr(exc, "error_dict"):
+        detail = {
+            ("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()
+        }
+        return exceptions.ValidationError(detail)
+    return exceptions.ValidationError({"non_field_errors": exc.messages})
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Services raise Django's ValidationError / PermissionDenied; they leave here as 400 / 403."""
+    if isinstance(exc, DjangoValidationError):
+        exc = _from_django_validation(exc)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, ProtectedError | RestrictedError):
+        exc = Conflict(_("This record is still referred to by others and cannot be deleted."))
+    elif isinstance(exc, IntegrityError):
+        # A uniqueness race lost to a concurrent request: the client should re-read and retry.
+        exc = Conflict(_("This conflicts with data saved at the same moment; please retry."))
+    return drf_exception_handler(exc, context)
+
+
+def _wants_json(request: Any) -> bool:
+    return request.path.startswith("/api/")
+
+
+def server_error(request: Any, *args: Any, **kwargs: Any) -> Any:
+    if _wants_json(request):
+        return JsonResponse({"detail": _("Server error.")}, status=500)
+    from django.views.defaults import server_error as html_server_error
+
+    return html_server_error(request)
+
+
+def not_found(request: Any, exception: Exception, *args: Any, **kwargs: Any) -> Any:
+    if _wants_json(request):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

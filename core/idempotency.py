@@ -1,0 +1,100 @@
+"""Idempotent creates: a phone that retries after a dropped connection never creates twice.
+
+The client sends `Idempotency-Key: <any unique string>` with a create. The first request with a
+key runs and its answer is stored with the key in the same transaction. The same key and body
+again returns that answer (same status, same id) and creates nothing; the same key with another
+body answers 409. Keys are per user and forgotten after IDEMPOTENCY_KEY_TTL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
+
+from core.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+class IdempotencyConflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "idempotency_conflict"
+
+
+def _to_json(data: object) -> object:
+    return json.loads(json.dumps(data, cls=JSONEncoder))
+
+
+def request_fingerprint(request: Request) -> str:
+    data = request.data
+    if hasattr(data, "lists"):  # a QueryDict from a form post
+        data = {k: v for k, v in data.lists()}
+    body = json.dumps(data, sort_keys=True, cls=JSONEncoder, default=str)
+    raw = f"{request.method}\n{request.path}\n{body}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+    if record.fingerprint != fingerprint:
+        raise IdempotencyConflict(
+            _("This Idempotency-Key was already used with a different request.")
+        )
+    return Response(record.response_body, status=record.status_code, headers={REPLAY_HEADER: "true"})
+
+
+def run_idempotent(request: Request, handler: Callable[[], Response]) -> Response:
+    """Run `handler` at most once per (user, Idempotency-Key); replay its answer afterwards."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return handler()
+    key = key.strip()
+    if not key or len(key) > 255:
+        raise ValidationError({HEADER: [_("Send 1 to 255 characters.")]})
+    fingerprint = request_fingerprint(request)
+    existing = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    with transaction.atomic():
+        try:
+            # On PostgreSQL a concurrent request with the same key blocks here until the first
+            # commits, then fails the unique index and replays the committed answer below.
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    user=request.user,
+                    key=key,
+                    method=request.method,
+                    path=request.path[:500],
+                    fingerprint=fingerprint,
+                )
+        except IntegrityError:
+            record = None
+        if record is not None:
+            response = handler()
+            if response.status_code >= 400:
+                # A refused request is not remembered: the client may fix it and retry.
+                transaction.set_rollback(True)
+                return response
+            record.status_code = response.status_code
+            record.response_body = _to_json(response.data)
+            record.save(update_fields=["status_code", "response_body"])
+            return response
+    return _replay(IdempotencyRecord.objects.get(user=request.user, key=key), fingerprint)
+
+
+class IdempotentCreateMixin:
+    """For a ModelViewSet: `create` honours the Idempotency-Key header."""
+
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return run_idempotent(request, lambda: super(IdempotentCreateMixin, self).create(
+            request, *args, **kwargs
+        ))

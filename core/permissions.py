@@ -1,0 +1,28 @@
+"""API permissions: the role (a group's model permissions) says what, the scope says where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import DjangoModelPermissions
+
+
+class RoleModelPermissions(DjangoModelPermissions):
+    """Like DRF's, but reading needs the view permission too."""
+
+    perms_map = {
+        **DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+
+def ensure_in_scope(user: Any, obj: models.Model) -> None:
+    """Refuse (403) a write that would put something under an object outside the user's scope."""
+    if not type(obj)._default_manager.for_user(user).filter(pk=obj.pk).exists():
+        raise PermissionDenied(
+            _("%(object)s is outside your area: you cannot write there.") % {"object": obj}
+        )

@@ -1,0 +1,130 @@
+"""Who may see what, resolved in one place.
+
+A user's scope is the union of what their posts give them: a street admin their street, a
+committee member their community, a grid worker the grids they are assigned to today, a partner
+contact their unit, a resident themselves. Every scoped model names, in `scope_paths`, the lookup
+from itself to a street, community, grid, resident, user or partner unit; `for_user()` turns the
+scope into one filter. Views, the admin and selectors all go through `for_user()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from django.apps import apps
+from django.db import models
+from django.db.models import Q
+
+
+@dataclass(frozen=True)
+class Scope:
+    everything: bool = False
+    street_ids: frozenset[int] = field(default_factory=frozenset)
+    community_ids: frozenset[int] = field(default_factory=frozenset)
+    grid_ids: frozenset[int] = field(default_factory=frozenset)
+    partner_unit_ids: frozenset[int] = field(default_factory=frozenset)
+    resident_id: int | None = None
+    user_id: int | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.everything
+            or self.street_ids
+            or self.community_ids
+            or self.grid_ids
+            or self.partner_unit_ids
+            or self.resident_id
+        )
+
+
+def _ids(qs: models.QuerySet, column: str) -> frozenset[int]:
+    return frozenset(qs.values_list(column, flat=True))
+
+
+def resolve_scope(user: Any) -> Scope:
+    """Read a user's posts from the database. Prefer `scope_for`, which caches per request."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Scope()
+    if user.is_superuser:
+        return Scope(everything=True, user_id=user.pk)
+    StreetAdmin = apps.get_model("grids", "StreetAdmin")
+    CommitteeMember = apps.get_model("grids", "CommitteeMember")
+    GridAssignment = apps.get_model("grids", "GridAssignment")
+    PartnerUnit = apps.get_model("grids", "PartnerUnit")
+    Resident = apps.get_model("residents", "Resident")
+    resident_id = Resident.objects.filter(user=user).values_list("id", flat=True).first()
+    return Scope(
+        street_ids=_ids(StreetAdmin.objects.filter(user=user), "street_id"),
+        community_ids=_ids(CommitteeMember.objects.filter(user=user), "community_id"),
+        grid_ids=_ids(GridAssignment.objects.current().filter(worker__user=user), "grid_id"),
+        partner_unit_ids=_ids(PartnerUnit.objects.filter(contacts=user), "id"),
+        resident_id=resident_id,
+        user_id=user.pk,
+    )
+
+
+def scope_for(user: Any) -> Scope:
+    """The user's scope, computed once per user object (that is, once per request)."""
+    cached = getattr(user, "_gridpoints_scope", None)
+    if cached is None:
+        cached = resolve_scope(user)
+        if user is not None:
+            user._gridpoints_scope = cached
+    return cached
+
+
+def _is_multi_valued(model: type[models.Model], path: str) -> bool:
+    """Does following `path` from `model` cross a to-many relation (and so duplicate rows)?"""
+    for name in path.split("__"):
+        try:
+            f = model._meta.get_field(name)
+        except Exception:  # an attname such as street_id, or the end of the path
+            return False
+        if f.many_to_many or f.one_to_many:
+            return True
+        if not f.is_relation:
+            return False
+        model = f.related_model
+    return False
+
+
+class ScopedQuerySet(models.QuerySet):
+    """`Model.objects.for_user(user)`: the rows the user may see; nothing for a stranger."""
+
+    def scope_q(self, scope: Scope) -> Q | None:
+        """The filter for `scope`, or None when the scope gives this model nothing."""
+        paths: dict[str, str] = getattr(self.model, "scope_paths", {})
+        parts: list[tuple[str, object]] = []
+        if scope.street_ids and "street" in paths:
+            parts.append((paths["street"], scope.street_ids))
+        if scope.community_ids and "community" in paths:
+            parts.append((paths["community"], scope.community_ids))
+        if scope.grid_ids and "grid" in paths:
+            parts.append((paths["grid"], scope.grid_ids))
+        if scope.partner_unit_ids and "partner" in paths:
+            parts.append((paths["partner"], scope.partner_unit_ids))
+        if scope.resident_id and "resident" in paths:
+            parts.append((paths["resident"], [scope.resident_id]))
+        if scope.user_id and "user" in paths:
+            parts.append((paths["user"], [scope.user_id]))
+        q: Q | None = None
+        for path, ids in parts:
+            if _is_multi_valued(self.model, path):
+                # Keep one row per object: filter by a subquery, not by a duplicating join.
+                inner = self.model._base_manager.filter(**{f"{path}__in": ids}).values("pk")
+                part = Q(pk__in=inner)
+            else:
+                part = Q(**{f"{path}__in": ids})
+            q = part if q is None else q | part
+        return q
+
+    def for_scope(self, scope: Scope) -> Self:
+        if scope.everything:
+            return self.all()
+        q = self.scope_q(scope)
+        return self.none() if q is None else self.filter(q)
+
+    def for_user(self, user: Any) -> Self:
+        return self.for_scope(scope_for(user))

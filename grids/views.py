@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from typing import Any
+
+from grids import selectors
+from grids.filters import CommunityFilter, GridFilter, GridWorkerFilter, PartnerUnitFilter
+from grids.models import Community, Grid, GridWorker, PartnerUnit, Street
+from grids.serializers import (
+    CommunitySerializer,
+    GridSerializer,
+    GridWorkerSerializer,
+    PartnerUnitSerializer,
+    StreetSerializer,
+)
+from core.views import ScopedModelViewSet
+
+
+class StreetViewSet(ScopedModelViewSet):
+    """Streets and towns (街道/乡镇). Only a superuser creates one."""
+
+    queryset = Street.objects.all()
+    serializer_class = StreetSerializer
+    search_fields = ["name", "code"]
+    ordering_fields = ["id", "name", "code"]
+
+    def get_queryset(self) -> Any:
+        return selectors.streets_for(self.request.user)
+
+
+class CommunityViewSet(ScopedModelViewSet):
+    """Urban communities (社区) and villages (村)."""
+
+    queryset = Community.objects.all()
+    serializer_class = CommunitySerializer
+    filterset_class = CommunityFilter
+    search_fields = ["name", "code"]
+    ordering_fields = ["id", "name", "code"]
+    scope_parents = ("street",)
+
+    def get_queryset(self) -> Any:
+        return selectors.communities_for(self.request.user)
+
+
+class GridViewSet(ScopedModelViewSet):
+    """Grids: residential (居民网格) and dedicated (专属网格)."""
+
+    queryset = Grid.objects.all()
+    serializer_class = GridSerializer
+    filterset_class = GridFilter
+    search_fields = ["name", "code"]
+    ordering_fields = ["id", "code", "name"]
+    scope_parents = ("community",)
+
+    def get_queryset(self) -> Any:
+        return selectors.grids_for(self.request.user)
+
+
+class GridWorkerViewSet(ScopedModelViewSet):
+    """Grid workers (网格员), full-time or part-time, with the grids they work today."""
+
+    queryset = GridWorker.objects.all()
+    serializer_class = GridWorkerSerializer
+    filterset_class = GridWorkerFilter
+    search_fields = ["name", "phone"]
+    ordering_fields = ["id", "name"]
+    scope_parents = ("community",)
+
+    def get_queryset(self) -> Any:
+        return selectors.grid_workers_for(self.request.user)
+
+
+class PartnerUnitViewSet(ScopedModelViewSet):
+    """Partner units (共建单位) and their agreements with communities."""
+
+    queryset = PartnerUnit.objects.all()
+    serializer_class = PartnerUnitSerializer
+    filterset_class = PartnerUnitFilter
+    search_fields = ["name", "contact_name"]
+    ordering_fields = ["id", "name"]
+
+    def get_queryset(self) -> Any:
+        return selectors.partner_units_for(self.request.user)
+
+    scope_parents = ("community",)
+
+    def check_parents(self, data: dict[str, Any]) -> None:
+        # Every community the unit signs with must be in the caller's area.
+        communities = [a["community"] for a in data.get("agreements", [])]
+        super().check_parents({"community": communities})

@@ -1,0 +1,73 @@
+"""Reads for the residents app, scoped to a user, with the joins each list needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from residents.models import Household, Resident, Tag, Visit
+
+
+def households_for(user: Any) -> QuerySet[Household]:
+    return Household.objects.for_user(user)
+
+
+def residents_for(user: Any) -> QuerySet[Resident]:
+    return (
+        Resident.objects.for_user(user)
+        .select_related("household")
+        .prefetch_related("tags")
+    )
+
+
+def visits_for(user: Any) -> QuerySet[Visit]:
+    return Visit.objects.for_user(user)
+
+
+def tags_for(user: Any) -> QuerySet[Tag]:
+    return Tag.objects.all()
+
+
+def residents_due_for_visit(
+    user: Any, *, today: dt.date | None = None, within_days: int = 0
+) -> QuerySet[Resident]:
+    """Residents in the user's scope whose tags call for a visit by `today + within_days`.
+
+    A resident's schedule is the most frequent of their tags (the smallest `visit_every_days`);
+    the last visit is the latest to their household. Never visited counts as due. The test is
+    one SQL filter per distinct frequency (there are a handful), so it stays in the database.
+    """
+    today = today or timezone.localdate()
+    horizon = today + dt.timedelta(days=within_days)
+    tz = timezone.get_current_timezone()
+    every = Tag.objects.filter(residents=OuterRef("pk"), visit_every_days__isnull=False)
+    last = Visit.objects.filter(household=OuterRef("household_id")).order_by("-visited_at")
+    qs = (
+        Resident.objects.for_user(user)
+        .annotate(
+            visit_every_days=Subquery(
+                every.order_by("visit_every_days").values("visit_every_days")[:1]
+            ),
+            last_visited_at=Subquery(last.values("visited_at")[:1]),
+        )
+        .filter(visit_every_days__isnull=False)
+    )
+    due = Q(last_visited_at__isnull=True)
+    frequencies = (
+        Tag.objects.filter(visit_every_days__isnull=False)
+        .values_list("visit_every_days", flat=True)
+        .distinct()
+    )
+    for days in frequencies:
+        # Due when date(last) + days <= horizon, i.e. last < the start of (horizon - days + 1).
+        cutoff_day = horizon - dt.timedelta(days=days - 1)
+        cutoff = dt.datetime.combine(cutoff_day, dt.time.min, tzinfo=tz)
+        due |= Q(visit_every_days=days, last_visited_at__lt=cutoff)
+    return (
+        qs.filter(due)
+        .select_related("household")
+        .order_by(F("last_visited_at").asc(nulls_first=True), "id")
+    )

@@ -1,0 +1,134 @@
+"""factory_boy factories. Flow data (claims, entries, visits) goes through services instead."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from core.validators import make_id_number
+from grids.models import (
+    CommitteeMember,
+    Community,
+    Grid,
+    GridAssignment,
+    GridWorker,
+    PartnerUnit,
+    Street,
+    StreetAdmin,
+)
+from residents.models import Household, Resident, Tag
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", "pw")
+
+    @factory.post_generation
+    def groups(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.groups.add(*[Group.objects.get(name=name) for name in extracted])
+        if create:
+            self.save()
+
+
+class StreetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Street
+
+    name = factory.Sequence(lambda n: f"第{n}街道")
+    code = factory.Sequence(lambda n: f"S{n}")
+
+
+class CommunityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Community
+
+    street = factory.SubFactory(StreetFactory)
+    name = factory.Sequence(lambda n: f"第{n}社区")
+    code = factory.Sequence(lambda n: f"C{n}")
+
+
+class GridFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Grid
+
+    community = factory.SubFactory(CommunityFactory)
+    code = factory.Sequence(lambda n: f"G{n}")
+    name = factory.Sequence(lambda n: f"第{n}网格")
+
+
+class GridWorkerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GridWorker
+
+    user = factory.SubFactory(UserFactory, groups=["grid_worker"])
+    community = factory.SubFactory(CommunityFactory)
+    name = factory.Sequence(lambda n: f"网格员{n}")
+    phone = factory.Sequence(lambda n: f"139{n:08d}")
+
+
+class GridAssignmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GridAssignment
+
+    worker = factory.SubFactory(GridWorkerFactory)
+    grid = factory.SubFactory(GridFactory)
+    start_date = dt.date(2024, 1, 1)
+
+
+class HouseholdFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Household
+
+    grid = factory.SubFactory(GridFactory)
+    complex = "黄山小区"
+    building = factory.Sequence(lambda n: str(n // 24 + 1))
+    unit = "1"
+    room = factory.Sequence(lambda n: f"{n % 24 + 101}")
+
+
+class ResidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Resident
+
+    household = factory.SubFactory(HouseholdFactory)
+    name = factory.Sequence(lambda n: f"居民{n}")
+    birth_date = factory.Sequence(lambda n: dt.date(1950, 1, 1) + dt.timedelta(days=n * 37))
+    id_number = factory.LazyAttributeSequence(
+        lambda o, n: make_id_number("411103", o.birth_date, 2 * (n % 499) + 1)
+    )
+    gender = "M"
+    phone = factory.Sequence(lambda n: f"138{n:08d}")
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"标签{n}")
+
+
+class PartnerUnitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PartnerUnit
+
+    name = factory.Sequence(lambda n: f"共建单位{n}")
+
+
+def committee_member(community: Community, username: str) -> CommitteeMember:
+    user = UserFactory(username=username, groups=["committee"])
+    return CommitteeMember.objects.create(user=user, community=community, title="委员")
+
+
+def street_admin(street: Street, username: str) -> StreetAdmin:
+    user = UserFactory(username=username, groups=["street_admin"])
+    return StreetAdmin.objects.create(user=user, street=street)

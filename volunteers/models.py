@@ -1,0 +1,1 @@
+# Volunteer teams, activities and service hours arrive with the volunteers issue.
