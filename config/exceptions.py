@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
@@ -40,6 +40,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, IntegrityError):
         # A uniqueness race lost to a concurrent request: the client should re-read and retry.
         exc = Conflict(_("This conflicts with data saved at the same moment; please retry."))
+    elif isinstance(exc, DataError):
+        # The database refused a value no validator caught (PostgreSQL: a NUL byte in a token
+        # or session cookie, a number out of range): bad input, not a server fault.
+        exc = exceptions.ValidationError({"non_field_errors": [_("A value sent is not valid.")]})
+    elif isinstance(exc, RecursionError) and "JSON" in str(exc):
+        # json.loads raises RecursionError, not ValueError, on deeply nested input, so DRF's
+        # JSONParser lets it through as a 500.
+        exc = exceptions.ParseError(_("JSON parse error - the body is nested too deeply."))
     return drf_exception_handler(exc, context)
 
 
@@ -53,6 +61,24 @@ def server_error(request: Any, *args: Any, **kwargs: Any) -> Any:
     from django.views.defaults import server_error as html_server_error
 
     return html_server_error(request)
+
+
+def bad_request(request: Any, exception: Exception, *args: Any, **kwargs: Any) -> Any:
+    """Errors Django raises before DRF sees the request, such as a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE (RequestDataTooBig)."""
+    if _wants_json(request):
+        return JsonResponse({"detail": _("Bad request.")}, status=400)
+    from django.views.defaults import bad_request as html_bad_request
+
+    return html_bad_request(request, exception)
+
+
+def permission_denied(request: Any, exception: Exception, *args: Any, **kwargs: Any) -> Any:
+    if _wants_json(request):
+        return JsonResponse({"detail": _("Permission denied.")}, status=403)
+    from django.views.defaults import permission_denied as html_permission_denied
+
+    return html_permission_denied(request, exception)
 
 
 def not_found(request: Any, exception: Exception, *args: Any, **kwargs: Any) -> Any:

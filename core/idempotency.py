@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
@@ -49,7 +50,9 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
         raise IdempotencyConflict(
             _("This Idempotency-Key was already used with a different request.")
         )
-    return Response(record.response_body, status=record.status_code, headers={REPLAY_HEADER: "true"})
+    return Response(
+        record.response_body, status=record.status_code, headers={REPLAY_HEADER: "true"}
+    )
 
 
 def run_idempotent(request: Request, handler: Callable[[], Response]) -> Response:
@@ -58,8 +61,9 @@ def run_idempotent(request: Request, handler: Callable[[], Response]) -> Respons
     if key is None:
         return handler()
     key = key.strip()
-    if not key or len(key) > 255:
-        raise ValidationError({HEADER: [_("Send 1 to 255 characters.")]})
+    # Printable only: PostgreSQL refuses a NUL in a text column (a 500 otherwise).
+    if not key or len(key) > 255 or not key.isprintable():
+        raise ValidationError({HEADER: [_("Send 1 to 255 printable characters.")]})
     fingerprint = request_fingerprint(request)
     existing = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
     if existing is not None:
@@ -94,7 +98,22 @@ def run_idempotent(request: Request, handler: Callable[[], Response]) -> Respons
 class IdempotentCreateMixin:
     """For a ModelViewSet: `create` honours the Idempotency-Key header."""
 
+    # Documented in the OpenAPI schema, so client generators send it.
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description=(
+                    "Any unique string (1-255 characters). The same key and body again returns "
+                    "the first response and creates nothing; the same key with another body "
+                    "answers 409."
+                ),
+            )
+        ]
+    )
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return run_idempotent(request, lambda: super(IdempotentCreateMixin, self).create(
-            request, *args, **kwargs
-        ))
+        return run_idempotent(
+            request, lambda: super(IdempotentCreateMixin, self).create(request, *args, **kwargs)
+        )

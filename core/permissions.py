@@ -19,6 +19,13 @@ class RoleModelPermissions(DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
 
+    def _queryset(self, view: Any) -> Any:
+        # Only the model is needed here. DRF would call get_queryset(), which resolves the
+        # caller's scope and validates query parameters (visits/due's within_days) before the
+        # role is checked: a user without the permission got a 400, not a 403.
+        queryset = getattr(view, "queryset", None)
+        return queryset if queryset is not None else super()._queryset(view)
+
 
 def ensure_in_scope(user: Any, obj: models.Model) -> None:
     """Refuse (403) a write that would put something under an object outside the user's scope."""

@@ -1,5 +1,6 @@
 import django_filters as filters
 
+from core.filters import IdFilter
 from grids.models import Community, Grid, GridWorker, PartnerUnit
 
 
@@ -10,7 +11,7 @@ class CommunityFilter(filters.FilterSet):
 
 
 class GridFilter(filters.FilterSet):
-    street = filters.NumberFilter(field_name="community__street")
+    street = IdFilter(field_name="community__street")
 
     class Meta:
         model = Grid
@@ -18,7 +19,7 @@ class GridFilter(filters.FilterSet):
 
 
 class GridWorkerFilter(filters.FilterSet):
-    grid = filters.NumberFilter(field_name="assignments__grid", distinct=True)
+    grid = IdFilter(field_name="assignments__grid", distinct=True)
 
     class Meta:
         model = GridWorker
@@ -26,7 +27,7 @@ class GridWorkerFilter(filters.FilterSet):
 
 
 class PartnerUnitFilter(filters.FilterSet):
-    community = filters.NumberFilter(field_name="agreements__community", distinct=True)
+    community = IdFilter(field_name="agreements__community", distinct=True)
 
     class Meta:
         model = PartnerUnit

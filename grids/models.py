@@ -45,7 +45,12 @@ class Community(models.Model):  # 社区 / 村
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.URBAN)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = {"street": "street_id", "community": "id", "grid": "grids"}
+    scope_paths = {
+        "street": "street_id",
+        "community": "id",
+        "grid": "grids",
+        "partner": "partner_units",  # a partner contact sees the communities it signed with
+    }
 
     class Meta:
         verbose_name = _("community")

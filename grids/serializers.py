@@ -28,7 +28,9 @@ class GridSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         community = attrs.get("community") or getattr(self.instance, "community", None)
-        leader = attrs.get("leader")
+        # The current leader too: moving a grid to another community must not keep a leader
+        # from the old one.
+        leader = attrs.get("leader", getattr(self.instance, "leader", None))
         if leader is not None and community is not None and leader.community_id != community.id:
             raise serializers.ValidationError(
                 {"leader": ["The grid leader must be a worker of the same community."]}
@@ -43,7 +45,14 @@ class GridWorkerSerializer(serializers.ModelSerializer):
     class Meta:
         model = GridWorker
         fields = [
-            "id", "user", "username", "community", "name", "kind", "phone", "is_party_member",
+            "id",
+            "user",
+            "username",
+            "community",
+            "name",
+            "kind",
+            "phone",
+            "is_party_member",
             "grids",
         ]
 

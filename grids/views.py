@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.views import ScopedModelViewSet
 from grids import selectors
 from grids.filters import CommunityFilter, GridFilter, GridWorkerFilter, PartnerUnitFilter
 from grids.models import Community, Grid, GridWorker, PartnerUnit, Street
@@ -12,7 +13,6 @@ from grids.serializers import (
     PartnerUnitSerializer,
     StreetSerializer,
 )
-from core.views import ScopedModelViewSet
 
 
 class StreetViewSet(ScopedModelViewSet):
@@ -20,6 +20,7 @@ class StreetViewSet(ScopedModelViewSet):
 
     queryset = Street.objects.all()
     serializer_class = StreetSerializer
+    filterset_fields = ["code"]  # every list filters (the issue); a street is found by its code
     search_fields = ["name", "code"]
     ordering_fields = ["id", "name", "code"]
 
@@ -87,3 +88,17 @@ class PartnerUnitViewSet(ScopedModelViewSet):
         # Every community the unit signs with must be in the caller's area.
         communities = [a["community"] for a in data.get("agreements", [])]
         super().check_parents({"community": communities})
+
+    def perform_update(self, serializer: Any) -> None:
+        # Sending `agreements` replaces the list: an agreement it drops is a write to that
+        # community too, so a street admin cannot end another street's agreement.
+        agreements = serializer.validated_data.get("agreements")
+        if agreements is not None:
+            kept = {a["community"].pk for a in agreements}
+            dropped = [
+                a.community
+                for a in serializer.instance.agreements.all()
+                if a.community_id not in kept
+            ]
+            super().check_parents({"community": dropped})
+        super().perform_update(serializer)

@@ -1,12 +1,13 @@
 import django_filters as filters
 
+from core.filters import IdFilter
 from core.validators import normalize_id_number
 from residents.models import Household, Resident, Visit
 
 
 class HouseholdFilter(filters.FilterSet):
-    community = filters.NumberFilter(field_name="grid__community")
-    tag = filters.NumberFilter(field_name="residents__tags", distinct=True)
+    community = IdFilter(field_name="grid__community")
+    tag = IdFilter(field_name="residents__tags", distinct=True)
 
     class Meta:
         model = Household
@@ -14,9 +15,9 @@ class HouseholdFilter(filters.FilterSet):
 
 
 class ResidentFilter(filters.FilterSet):
-    grid = filters.NumberFilter(field_name="household__grid")
-    community = filters.NumberFilter(field_name="household__grid__community")
-    tag = filters.NumberFilter(field_name="tags", distinct=True)
+    grid = IdFilter(field_name="household__grid")
+    community = IdFilter(field_name="household__grid__community")
+    tag = IdFilter(field_name="tags", distinct=True)
     id_number = filters.CharFilter(method="filter_id_number", help_text="An exact ID number.")
     born_after = filters.DateFilter(field_name="birth_date", lookup_expr="gte")
     born_before = filters.DateFilter(field_name="birth_date", lookup_expr="lte")
@@ -30,8 +31,8 @@ class ResidentFilter(filters.FilterSet):
 
 
 class VisitFilter(filters.FilterSet):
-    grid = filters.NumberFilter(field_name="household__grid")
-    community = filters.NumberFilter(field_name="household__grid__community")
+    grid = IdFilter(field_name="household__grid")
+    community = IdFilter(field_name="household__grid__community")
     visited_after = filters.IsoDateTimeFilter(field_name="visited_at", lookup_expr="gte")
     visited_before = filters.IsoDateTimeFilter(field_name="visited_at", lookup_expr="lt")
 
@@ -41,9 +42,9 @@ class VisitFilter(filters.FilterSet):
 
 
 class DueVisitFilter(filters.FilterSet):
-    grid = filters.NumberFilter(field_name="household__grid")
-    community = filters.NumberFilter(field_name="household__grid__community")
-    tag = filters.NumberFilter(field_name="tags", distinct=True)
+    grid = IdFilter(field_name="household__grid")
+    community = IdFilter(field_name="household__grid__community")
+    tag = IdFilter(field_name="tags", distinct=True)
 
     class Meta:
         model = Resident

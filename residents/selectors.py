@@ -16,11 +16,7 @@ def households_for(user: Any) -> QuerySet[Household]:
 
 
 def residents_for(user: Any) -> QuerySet[Resident]:
-    return (
-        Resident.objects.for_user(user)
-        .select_related("household")
-        .prefetch_related("tags")
-    )
+    return Resident.objects.for_user(user).select_related("household").prefetch_related("tags")
 
 
 def visits_for(user: Any) -> QuerySet[Visit]:
@@ -56,12 +52,20 @@ def residents_due_for_visit(
         .filter(visit_every_days__isnull=False)
     )
     due = Q(last_visited_at__isnull=True)
+    # order_by() on the frequency itself: Tag's default ordering (id) would otherwise join the
+    # DISTINCT and give one filter per tag instead of one per frequency.
     frequencies = (
         Tag.objects.filter(visit_every_days__isnull=False)
+        .order_by("visit_every_days")
         .values_list("visit_every_days", flat=True)
         .distinct()
     )
+    # On SQLite nothing bounds a tag's frequency; a schedule reaching back before the first
+    # representable day would overflow the cutoff, and can only make never-visited residents due.
+    longest = (horizon - (dt.date.min + dt.timedelta(days=1))).days
     for days in frequencies:
+        if days > longest:
+            continue
         # Due when date(last) + days <= horizon, i.e. last < the start of (horizon - days + 1).
         cutoff_day = horizon - dt.timedelta(days=days - 1)
         cutoff = dt.datetime.combine(cutoff_day, dt.time.min, tzinfo=tz)

@@ -32,6 +32,9 @@ class TagSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tag
         fields = ["id", "name", "visit_every_days"]
+        # The model's check constraint (> 0) and the smallint column, said as field errors:
+        # otherwise 0 fails in the database (409) and a huge number overflows (500).
+        extra_kwargs = {"visit_every_days": {"min_value": 1, "max_value": 32767}}
 
 
 class HouseholdSerializer(serializers.ModelSerializer):
@@ -40,8 +43,16 @@ class HouseholdSerializer(serializers.ModelSerializer):
     class Meta:
         model = Household
         fields = [
-            "id", "grid", "complex", "building", "unit", "room", "village_group", "house_number",
-            "address", "head",
+            "id",
+            "grid",
+            "complex",
+            "building",
+            "unit",
+            "room",
+            "village_group",
+            "house_number",
+            "address",
+            "head",
         ]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -80,8 +91,17 @@ class ResidentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Resident
         fields = [
-            "id", "household", "grid", "name", "gender", "birth_date", "id_number", "phone",
-            "is_party_member", "tags", "user",
+            "id",
+            "household",
+            "grid",
+            "name",
+            "gender",
+            "birth_date",
+            "id_number",
+            "phone",
+            "is_party_member",
+            "tags",
+            "user",
         ]
         read_only_fields = ["user"]
 
@@ -119,8 +139,11 @@ class VisitSerializer(serializers.ModelSerializer):
         visited_at = attrs.get("visited_at") or getattr(self.instance, "visited_at", None)
         visited_at = visited_at or timezone.now()
         if visited_at > timezone.now() + dt.timedelta(minutes=10):
-            raise serializers.ValidationError({"visited_at": [_("A visit cannot be in the future.")]})
-        follow_up = attrs.get("follow_up_on")
+            raise serializers.ValidationError(
+                {"visited_at": [_("A visit cannot be in the future.")]}
+            )
+        # The stored follow-up too: moving the visit later must not leave it before the visit.
+        follow_up = attrs.get("follow_up_on", getattr(self.instance, "follow_up_on", None))
         if follow_up and follow_up < timezone.localtime(visited_at).date():
             raise serializers.ValidationError(
                 {"follow_up_on": [_("The follow-up cannot be before the visit.")]}

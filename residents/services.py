@@ -37,11 +37,8 @@ def record_visit(
         worker = GridWorker.objects.filter(user=user).first()
         if worker is None:
             raise ValidationError({"worker": [_("Say which grid worker made the visit.")]})
-    elif worker.user_id != user.pk:
-        scope = scope_for(user)
-        if not (scope.everything or scope.community_ids or scope.street_ids):
-            raise PermissionDenied(_("A grid worker logs only their own visits."))
-        ensure_in_scope(user, worker)
+    else:
+        ensure_may_log_for(user=user, worker=worker)
     return Visit.objects.create(
         worker=worker,
         household=household,
@@ -50,3 +47,14 @@ def record_visit(
         notes=notes,
         follow_up_on=follow_up_on,
     )
+
+
+def ensure_may_log_for(*, user: Any, worker: GridWorker) -> None:
+    """A grid worker logs only their own visits; a committee member or street admin may name
+    any worker of their area. Raises PermissionDenied otherwise."""
+    if worker.user_id == user.pk:
+        return
+    scope = scope_for(user)
+    if not (scope.everything or scope.community_ids or scope.street_ids):
+        raise PermissionDenied(_("A grid worker logs only their own visits."))
+    ensure_in_scope(user, worker)

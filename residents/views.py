@@ -80,7 +80,16 @@ class VisitViewSet(ScopedModelViewSet):
         return selectors.visits_for(self.request.user)
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.record_visit(user=self.request.user, **serializer.validated_data)
+        serializer.instance = services.record_visit(
+            user=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        # The create rule holds for a change too: a grid worker cannot hand a visit to a colleague.
+        worker = serializer.validated_data.get("worker")
+        if worker is not None and worker != serializer.instance.worker:
+            services.ensure_may_log_for(user=self.request.user, worker=worker)
+        super().perform_update(serializer)
 
 
 class DueVisitViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

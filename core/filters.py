@@ -1,0 +1,29 @@
+"""Filter types shared by the apps' FilterSets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters as filters
+from django import forms
+
+# The range of a 64-bit id column (SQLite INTEGER, PostgreSQL bigint).
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(filters.NumberFilter):
+    """The id of a related object (`?grid=3`): a whole number that fits an id column.
+
+    NumberFilter takes any decimal, so `?grid=1.5` matched grid 1 and `?grid=1e25` reached
+    SQLite as an integer it cannot hold (OverflowError, a 500). Here both are a 400.
+    """
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+    def get_max_validator(self) -> None:
+        return None  # max_value above already bounds the field
