@@ -6,6 +6,8 @@ from typing import Any
 
 import django_filters as filters
 from django import forms
+from rest_framework import filters as drf_filters
+from rest_framework.exceptions import ValidationError
 
 # The range of a 64-bit id column (SQLite INTEGER, PostgreSQL bigint).
 MAX_ID = 2**63 - 1
@@ -27,3 +29,16 @@ class IdFilter(filters.NumberFilter):
 
     def get_max_validator(self) -> None:
         return None  # max_value above already bounds the field
+
+
+class SearchFilter(drf_filters.SearchFilter):
+    """DRF's search, with bad terms answered as `{"search": [...]}` like any other filter.
+
+    DRF raises a bare list for a term with a NUL character (which no database column holds).
+    """
+
+    def get_search_terms(self, request: Any) -> list[str]:
+        try:
+            return super().get_search_terms(request)
+        except ValidationError as exc:
+            raise ValidationError({self.search_param: exc.detail}) from None

@@ -1,22 +1,17 @@
-"""Admin for the territory and its people, and the scoping every admin of the product shares.
-
-Every changelist, change form, inline, list filter and foreign-key choice goes through
-`Model.objects.for_user(user)` (see core.scope): a committee member sees, picks and saves only
-inside their community, a street admin inside their street, a grid worker inside their grids.
-"""
+"""Admin for the territory and its people. Scoping comes from core.admin."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import models
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.admin import ScopedAdminMixin, ScopedModelAdmin, ScopedRelatedFilter
 from grids.models import (
     CommitteeMember,
     Community,
@@ -28,66 +23,7 @@ from grids.models import (
     Street,
     StreetAdmin,
 )
-
-
-def scoped_queryset(model: type[models.Model], user: Any) -> QuerySet:
-    """The rows of `model` the user may see (all rows of an unscoped model such as Tag)."""
-    qs = model._default_manager.all()
-    if getattr(model, "scope_paths", None):
-        qs = qs.for_user(user)
-    if model is Grid:
-        qs = qs.select_related("community")  # str(grid) names its community
-    return qs
-
-
-class ScopedAdminMixin:
-    """For ModelAdmin and inlines: rows, foreign-key choices and filters limited to the scope.
-
-    Because the form field's queryset is scoped, a parent outside the scope is not a valid
-    choice: the form refuses it, whatever the widget (select, autocomplete or raw id).
-    """
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        qs = super().get_queryset(request)  # type: ignore[misc]
-        if getattr(self.model, "scope_paths", None):  # type: ignore[attr-defined]
-            qs = qs.for_user(request.user)
-        return qs
-
-    def formfield_for_foreignkey(
-        self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any
-    ) -> Any:
-        if "queryset" not in kwargs:
-            kwargs["queryset"] = scoped_queryset(db_field.related_model, request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
-
-    def formfield_for_manytomany(
-        self, db_field: models.ManyToManyField, request: HttpRequest, **kwargs: Any
-    ) -> Any:
-        if "queryset" not in kwargs:
-            kwargs["queryset"] = scoped_queryset(db_field.related_model, request.user)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
-
-
-class ScopedModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    pass
-
-
-class ScopedRelatedFilter(admin.RelatedFieldListFilter):
-    """A related-object filter offering only the objects in the user's scope.
-
-    Django's own lists every row of the related table: a committee member would see the
-    names of every community and grid of the district in the sidebar.
-    """
-
-    def field_choices(
-        self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin
-    ) -> list[tuple[Any, str]]:
-        qs = scoped_queryset(field.related_model, request.user)
-        ordering = self.field_admin_ordering(field, request, model_admin)
-        if ordering:
-            qs = qs.order_by(*ordering)
-        return [(obj.pk, str(obj)) for obj in qs]
-
+from grids.services import end_assignments_today
 
 # ---------------------------------------------------------------------------- territory
 
@@ -140,19 +76,6 @@ class CurrentAssignmentFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _end_assignments_today(queryset: QuerySet[GridAssignment]) -> tuple[int, int]:
-    """End the given assignments today, in one UPDATE. Returns (ended, left alone).
-
-    An assignment that starts after today cannot end today (the end may not precede the
-    start), and one that has already ended keeps its date.
-    """
-    today = timezone.localdate()
-    open_ = queryset.filter(Q(end_date__isnull=True) | Q(end_date__gt=today))
-    ended = open_.filter(start_date__lte=today).update(end_date=today)
-    future = open_.filter(start_date__gt=today).count()
-    return ended, future
-
-
 class GridAssignmentInline(ScopedAdminMixin, admin.TabularInline):
     model = GridAssignment
     fields = ["grid", "start_date", "end_date"]
@@ -193,7 +116,7 @@ class GridAssignmentAdmin(ScopedModelAdmin):
 
     @admin.action(description=_("End the selected assignments today"), permissions=["change"])
     def end_today(self, request: HttpRequest, queryset: QuerySet[GridAssignment]) -> None:
-        ended, future = _end_assignments_today(queryset)
+        ended, future = end_assignments_today(assignments=queryset)
         self.message_user(
             request,
             ngettext(

@@ -57,7 +57,9 @@ class Community(models.Model):  # 社区 / 村
         verbose_name_plural = _("communities")
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["street", "name"], name="community_name_unique_in_street")
+            models.UniqueConstraint(
+                fields=["street", "name"], name="community_name_unique_in_street"
+            )
         ]
 
     def __str__(self) -> str:
@@ -76,7 +78,10 @@ class GridWorker(models.Model):  # 网格员 (专职 / 兼职)
         verbose_name=_("login"),
     )
     community = models.ForeignKey(
-        Community, on_delete=models.PROTECT, related_name="grid_workers", verbose_name=_("community")
+        Community,
+        on_delete=models.PROTECT,
+        related_name="grid_workers",
+        verbose_name=_("community"),
     )
     name = models.CharField(_("name"), max_length=50)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.FULL_TIME)
@@ -124,13 +129,16 @@ class Grid(models.Model):  # 网格 (居民网格 / 专属网格)
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = {"street": "community__street_id", "community": "community_id", "grid": "id"}
+    str_select_related = ("community",)  # __str__ names the community
 
     class Meta:
         verbose_name = _("grid")
         verbose_name_plural = _("grids")
         ordering = ["community_id", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["community", "code"], name="grid_code_unique_in_community")
+            models.UniqueConstraint(
+                fields=["community", "code"], name="grid_code_unique_in_community"
+            )
         ]
 
     def __str__(self) -> str:

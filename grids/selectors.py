@@ -26,9 +26,12 @@ def grid_workers_for(user: Any) -> QuerySet[GridWorker]:
         GridWorker.objects.for_user(user)
         .select_related("user")
         .prefetch_related(
-            Prefetch("assignments", queryset=GridAssignment.objects.current().only(
-                "id", "worker_id", "grid_id", "start_date", "end_date"
-            ))
+            Prefetch(
+                "assignments",
+                queryset=GridAssignment.objects.current().only(
+                    "id", "worker_id", "grid_id", "start_date", "end_date"
+                ),
+            )
         )
     )
 

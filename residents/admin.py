@@ -18,7 +18,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
@@ -27,47 +26,18 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportMixin
 
+from core.admin import ScopedAdminMixin, ScopedModelAdmin, ScopedRelatedFilter
 from core.masking import can_see_full_id, id_number_for, mask_id_number
 from core.scope import scope_for
 from core.validators import ID_RE, id_birth_date, id_gender, normalize_id_number
-from grids.admin import ScopedAdminMixin, ScopedModelAdmin, ScopedRelatedFilter
 from grids.models import GridWorker
 from residents.models import Household, Resident, Tag, Visit
 from residents.resources import CSV, XLSX, ResidentResource
+from residents.services import add_tag, release_headship, remove_tag
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 SAMPLE_FORMATS = ("xlsx", "csv")
 ADDRESS_SEARCH = ["complex", "building", "unit", "room", "village_group", "house_number"]
-
-
-# ---------------------------------------------------------------------------- writes
-# Set-based: one statement for the whole selection, however many residents it holds.
-
-
-@transaction.atomic
-def add_tag(*, residents: QuerySet[Resident], tag: Tag) -> int:
-    """Give `tag` to every resident of `residents` who lacks it. Returns how many got it."""
-    through = Resident.tags.through
-    missing = list(
-        residents.exclude(pk__in=through.objects.filter(tag=tag).values("resident_id"))
-        .order_by()
-        .values_list("pk", flat=True)
-    )
-    through.objects.bulk_create(
-        [through(resident_id=pk, tag_id=tag.pk) for pk in missing],
-        batch_size=1000,
-        ignore_conflicts=True,  # a colleague tagging the same resident at the same moment
-    )
-    return len(missing)
-
-
-@transaction.atomic
-def remove_tag(*, residents: QuerySet[Resident], tag: Tag) -> int:
-    """Take `tag` away from every resident of `residents`. Returns how many lost it."""
-    through = Resident.tags.through
-    pks = residents.order_by().values("pk")
-    removed, _detail = through.objects.filter(tag=tag, resident_id__in=pks).delete()
-    return removed
 
 
 # ---------------------------------------------------------------------------- ID numbers
@@ -227,6 +197,12 @@ class ResidentAdmin(MaskedIdNumberMixin, ScopedAdminMixin, ImportExportMixin, ad
     import_formats = [XLSX, CSV]
     export_formats = [XLSX, CSV]
     import_template_name = "admin/residents/resident/import.html"
+
+    def save_model(self, request: HttpRequest, obj: Resident, form: Any, change: bool) -> None:
+        old_household_id = form.initial.get("household") if change else None
+        super().save_model(request, obj, form, change)
+        if old_household_id is not None:
+            release_headship(resident=obj, old_household_id=old_household_id)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Resident]:
         return super().get_queryset(request).prefetch_related("tags")

@@ -85,8 +85,15 @@ class Household(models.Model):  # 户
                 ),
             ),
             models.UniqueConstraint(
-                fields=["grid", "complex", "building", "unit", "room", "village_group",
-                        "house_number"],
+                fields=[
+                    "grid",
+                    "complex",
+                    "building",
+                    "unit",
+                    "room",
+                    "village_group",
+                    "house_number",
+                ],
                 name="household_address_unique_in_grid",
                 violation_error_message=_("This grid already has a household at this address."),
             ),
@@ -176,7 +183,10 @@ class Visit(models.Model):  # 走访
         OFF_PEAK = "off_peak", _("off-peak")  # 错时走访
 
     worker = models.ForeignKey(
-        "grids.GridWorker", on_delete=models.PROTECT, related_name="visits", verbose_name=_("worker")
+        "grids.GridWorker",
+        on_delete=models.PROTECT,
+        related_name="visits",
+        verbose_name=_("worker"),
     )
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, related_name="visits", verbose_name=_("household")

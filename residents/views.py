@@ -65,6 +65,11 @@ class ResidentViewSet(ScopedModelViewSet):
     def get_queryset(self) -> Any:
         return selectors.residents_for(self.request.user)
 
+    def perform_update(self, serializer: Any) -> None:
+        old_household_id = serializer.instance.household_id
+        super().perform_update(serializer)
+        services.release_headship(resident=serializer.instance, old_household_id=old_household_id)
+
 
 class VisitViewSet(ScopedModelViewSet):
     """Visits (走访) to households."""

@@ -60,10 +60,12 @@ def world(db: None) -> SimpleNamespace:
     w.superuser = f.UserFactory(username="root", is_superuser=True, is_staff=True)
     w.stranger = f.UserFactory(username="stranger")
 
-    w.household1 = f.HouseholdFactory(grid=w.grid1, complex="", village_group="一组", house_number="8")
-    w.household2 = f.HouseholdFactory(grid=w.grid2, complex="", village_group="二组", house_number="3")
+    w.household1 = f.HouseholdFactory(grid=w.grid1, village=True, house_number="8")
+    w.household2 = f.HouseholdFactory(
+        grid=w.grid2, village=True, village_group="二组", house_number="3"
+    )
     w.household3 = f.HouseholdFactory(grid=w.grid3)
-    w.household4 = f.HouseholdFactory(grid=w.grid4, complex="", village_group="一组", house_number="1")
+    w.household4 = f.HouseholdFactory(grid=w.grid4, village=True, house_number="1")
     w.resident1 = f.ResidentFactory(household=w.household1, name="赵爱国")
     w.resident2 = f.ResidentFactory(household=w.household2, name="赵秀英")
     w.resident3 = f.ResidentFactory(household=w.household3, name="陈建国")

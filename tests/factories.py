@@ -94,6 +94,17 @@ class HouseholdFactory(factory.django.DjangoModelFactory):
     unit = "1"
     room = factory.Sequence(lambda n: f"{n % 24 + 101}")
 
+    class Params:
+        # A village address: 村民组 and 门牌号 only, no urban parts.
+        village = factory.Trait(
+            complex="",
+            building="",
+            unit="",
+            room="",
+            village_group="一组",
+            house_number=factory.Sequence(lambda n: str(n + 1)),
+        )
+
 
 class ResidentFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -101,7 +112,9 @@ class ResidentFactory(factory.django.DjangoModelFactory):
 
     household = factory.SubFactory(HouseholdFactory)
     name = factory.Sequence(lambda n: f"居民{n}")
-    birth_date = factory.Sequence(lambda n: dt.date(1950, 1, 1) + dt.timedelta(days=n * 37))
+    # Wraps every 600 residents (1950–2010), so the date never passes today; with the
+    # sequence number wrapping at 499, (date, number) stays unique for 299,400 residents.
+    birth_date = factory.Sequence(lambda n: dt.date(1950, 1, 1) + dt.timedelta(days=(n % 600) * 37))
     id_number = factory.LazyAttributeSequence(
         lambda o, n: make_id_number("411103", o.birth_date, 2 * (n % 499) + 1)
     )

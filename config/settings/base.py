@@ -87,6 +87,12 @@ else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# ---------------------------------------------------------------------------- cache
+# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-cache-url
+# Holds, among others, an uploaded import file between its preview and its confirmation, so
+# with several web hosts it must be shared (e.g. CACHE_URL=redis://host:6379/2).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # ---------------------------------------------------------------------------- auth
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -117,7 +123,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "core.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.Pagination",
@@ -175,6 +181,9 @@ CELERY_BEAT_SCHEDULE = {
 IDEMPOTENCY_KEY_TTL = timedelta(days=env.int("IDEMPOTENCY_KEY_TTL_DAYS", default=7))
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="demo-pass-2026")
 IMPORT_EXPORT_USE_TRANSACTIONS = True
+# The uploaded file waits for confirmation in the cache (expires after a day), not in a local
+# /tmp that another web host cannot read and that would keep ID numbers on disk.
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 
 ADMIN_SITE_TITLE = _("Grid governance")

@@ -51,15 +51,17 @@ print(json.dumps({"errors": errors, "done": len(done), "rows": Street.objects.co
     not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"), reason="SQLite only"
 )
 def test_eight_threads_writing_at_once_all_succeed(tmp_path):
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.local",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
     )
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     assert out.returncode == 0, out.stderr[-2000:]

@@ -629,3 +629,16 @@ def test_a_superuser_may_name_another_worker_for_a_visit(world, visits):
     assert r.status_code == 200, r.content
     visits[0].refresh_from_db()
     assert visits[0].worker == world.worker2
+
+
+def test_a_head_of_household_who_moves_out_no_longer_heads_the_old_household(world):
+    household = world.household1
+    household.head = world.resident1
+    household.save(update_fields=["head"])
+    other = f.HouseholdFactory(grid=world.grid1, village=True, house_number="99")
+    r = client(world.worker1).patch(
+        f"/api/v1/residents/{world.resident1.pk}/", {"household": other.pk}, format="json"
+    )
+    assert r.status_code == 200, r.content
+    household.refresh_from_db()
+    assert household.head is None

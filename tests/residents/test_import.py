@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -17,11 +16,13 @@ from typing import Any
 import pytest
 import tablib
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from import_export.tmp_storages import CacheStorage
 
 from core.masking import mask_id_number
 from core.validators import make_id_number
@@ -260,17 +261,19 @@ def test_a_file_with_bad_rows_lists_every_one_and_imports_nothing(world, staff_c
 
 
 def test_a_file_with_errors_is_not_left_in_temporary_storage(world, staff_client):
+    def stored(name: str) -> bool:
+        return cache.get(CacheStorage.CACHE_PREFIX + name) is not None
+
     client = staff_client(world.committee1)
     preview = upload(client, as_csv([person(1, 电话="12345")]))
     assert errors_of(preview)
-    stored = preview.context["form"].cleaned_data["import_file"].tmp_storage_name
-    assert not Path(tempfile.gettempdir(), stored).exists()
+    assert not stored(preview.context["form"].cleaned_data["import_file"].tmp_storage_name)
     # A good file stays until it is confirmed.
     preview = upload(client, as_csv([person(1)]))
-    stored = preview.context["confirm_form"].initial["import_file_name"]
-    assert Path(tempfile.gettempdir(), stored).exists()
+    name = preview.context["confirm_form"].initial["import_file_name"]
+    assert stored(name)
     confirm(client, preview)
-    assert not Path(tempfile.gettempdir(), stored).exists()
+    assert not stored(name)
 
 
 def test_a_grid_outside_the_importers_area_is_refused_even_in_their_street(world, staff_client):

@@ -1,0 +1,75 @@
+"""The scoping every admin of the product shares.
+
+Every changelist, change form, inline, list filter and foreign-key choice goes through
+`Model.objects.for_user(user)` (see core.scope): a committee member sees, picks and saves only
+inside their community, a street admin inside their street, a grid worker inside their grids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+
+def scoped_queryset(model: type[models.Model], user: Any) -> QuerySet:
+    """The rows of `model` the user may see (all rows of an unscoped model such as Tag)."""
+    qs = model._default_manager.all()
+    if getattr(model, "scope_paths", None):
+        qs = qs.for_user(user)
+    # Models whose str() reads a related row name it, so choice lists make no query per row.
+    if related := getattr(model, "str_select_related", ()):
+        qs = qs.select_related(*related)
+    return qs
+
+
+class ScopedAdminMixin:
+    """For ModelAdmin and inlines: rows, foreign-key choices and filters limited to the scope.
+
+    Because the form field's queryset is scoped, a parent outside the scope is not a valid
+    choice: the form refuses it, whatever the widget (select, autocomplete or raw id).
+    """
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        qs = super().get_queryset(request)  # type: ignore[misc]
+        if getattr(self.model, "scope_paths", None):  # type: ignore[attr-defined]
+            qs = qs.for_user(request.user)
+        return qs
+
+    def formfield_for_foreignkey(
+        self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if "queryset" not in kwargs:
+            kwargs["queryset"] = scoped_queryset(db_field.related_model, request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def formfield_for_manytomany(
+        self, db_field: models.ManyToManyField, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if "queryset" not in kwargs:
+            kwargs["queryset"] = scoped_queryset(db_field.related_model, request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class ScopedModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    pass
+
+
+class ScopedRelatedFilter(admin.RelatedFieldListFilter):
+    """A related-object filter offering only the objects in the user's scope.
+
+    Django's own lists every row of the related table: a committee member would see the
+    names of every community and grid of the district in the sidebar.
+    """
+
+    def field_choices(
+        self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin
+    ) -> list[tuple[Any, str]]:
+        qs = scoped_queryset(field.related_model, request.user)
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        if ordering:
+            qs = qs.order_by(*ordering)
+        return [(obj.pk, str(obj)) for obj in qs]
