@@ -22,3 +22,13 @@ def can_see_full_id(user: Any) -> bool:
 
 def id_number_for(user: Any, value: str | None) -> str:
     return (value or "") if can_see_full_id(user) else mask_id_number(value)
+
+
+def mask_name(name: str | None) -> str:
+    """Names on a public notice: 张三 → 张*, 张小三 → 张*三, 欧阳小明 → 欧**明."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

@@ -170,6 +170,10 @@ CELERY_TASK_TIME_LIMIT = 50 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 45 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_BEAT_SCHEDULE = {
+    "ensure-current-period": {
+        "task": "points.tasks.ensure_current_period",
+        "schedule": crontab(hour=0, minute=5),
+    },
     "purge-idempotency-keys": {
         "task": "core.tasks.purge_idempotency_keys",
         "schedule": crontab(hour=3, minute=17),

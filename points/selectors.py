@@ -1,0 +1,91 @@
+"""Reads for points: scoped, with the joins each list needs, sums done in the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
+from django.db.models.functions import Coalesce, Rank
+
+from points.models import Account, Claim, Entry, Objection, Period, Rule
+from residents.models import Resident
+
+# Points earned: awards and deductions, adjustments, and reversals of those. Redemptions,
+# refunds and expiry move a balance but are not earning.
+EARNING_KINDS = (Entry.Kind.AWARD, Entry.Kind.DEDUCTION, Entry.Kind.ADJUSTMENT)
+EARNED = Q(kind__in=EARNING_KINDS) | Q(kind=Entry.Kind.REVERSAL, reverses__kind__in=EARNING_KINDS)
+
+
+def rules_for(user: Any) -> QuerySet[Rule]:
+    return Rule.objects.for_user(user).select_related("community")
+
+
+def claims_for(user: Any) -> QuerySet[Claim]:
+    return Claim.objects.for_user(user).select_related("rule", "resident", "period")
+
+
+def accounts_for(user: Any) -> QuerySet[Account]:
+    return Account.objects.for_user(user).select_related("resident")
+
+
+def entries_for(user: Any) -> QuerySet[Entry]:
+    return Entry.objects.for_user(user).select_related("period")
+
+
+def objections_for(user: Any) -> QuerySet[Objection]:
+    return Objection.objects.for_user(user).select_related("entry__period")
+
+
+def account_statement(*, account: Account, period: Period | None = None) -> QuerySet[Entry]:
+    """An account's entries, newest first (one index range scan on (account, seq))."""
+    qs = Entry.objects.filter(account=account).select_related("period")
+    if period is not None:
+        qs = qs.filter(period=period)
+    return qs.order_by("-seq")
+
+
+def earned(*, account: Account, periods: QuerySet[Period] | list[Period]) -> int:
+    total = (
+        Entry.objects.filter(EARNED, account=account, period__in=periods)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return total or 0
+
+
+def _earned_subquery(periods: QuerySet[Period]) -> Subquery:
+    per_resident = (
+        Entry.objects.filter(EARNED, account__resident=OuterRef("pk"), period__in=periods)
+        .order_by()
+        .values("account__resident")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Coalesce(Subquery(per_resident, output_field=IntegerField()), Value(0))
+
+
+def notice_rows(*, period: Period, grid_id: int) -> QuerySet[Resident]:
+    """The quarter's public notice (季度公示) of one grid: every resident with the points earned
+    in the quarter and their balance. Names are masked by the serializer or the page."""
+    return (
+        Resident.objects.filter(household__grid_id=grid_id)
+        .annotate(
+            earned=_earned_subquery(Period.objects.filter(pk=period.pk)),
+            balance=Coalesce("point_account__balance", Value(0)),
+        )
+        .select_related("household")
+        .order_by("household_id", "id")
+    )
+
+
+def ranking(*, community_id: int, year: int, party_only: bool = False) -> QuerySet[Resident]:
+    """Residents of a community by points earned in the year, ranked (ties share a rank)."""
+    periods = Period.objects.filter(code__startswith=f"{year}Q")
+    qs = Resident.objects.filter(household__grid__community_id=community_id)
+    if party_only:
+        qs = qs.filter(is_party_member=True)
+    return (
+        qs.annotate(earned=_earned_subquery(periods))
+        .annotate(rank=Window(expression=Rank(), order_by=F("earned").desc()))
+        .select_related("household__grid")
+        .order_by("rank", "id")
+    )

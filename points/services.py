@@ -1,0 +1,621 @@
+"""Writes for points: the only code that saves a Claim or an Entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.permissions import ensure_in_scope
+from core.scope import scope_for
+from grids.models import Community
+from points.models import Account, Claim, Entry, Objection, Period, Policy, Rule
+from residents.models import Resident
+
+# ----------------------------------------------------------------------------- periods
+
+
+def period_for(day: dt.date) -> Period:
+    """The quarter containing `day`, created the first time it is needed."""
+    code, starts_on, ends_on = Period.bounds(day)
+    period, _created = Period.objects.get_or_create(
+        code=code, defaults={"starts_on": starts_on, "ends_on": ends_on}
+    )
+    return period
+
+
+def current_period() -> Period:
+    return period_for(timezone.localdate())
+
+
+# ----------------------------------------------------------------------------- accounts
+
+
+def card_number_for(resident_id: int) -> str:
+    """A resident's card number: 9 digits of the resident id and a Luhn check digit, so a
+    mistyped number is caught at the counter."""
+    body = f"{resident_id:09d}"
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return body + str((10 - total % 10) % 10)
+
+
+def ensure_accounts(residents: QuerySet[Resident]) -> int:
+    """Open an account (with its card number) for every resident that has none. Set-based."""
+    missing = residents.filter(point_account__isnull=True).values_list("id", flat=True)
+    accounts = [
+        Account(resident_id=rid, card_number=card_number_for(rid)) for rid in missing.iterator()
+    ]
+    Account.objects.bulk_create(accounts, batch_size=5000, ignore_conflicts=True)
+    return len(accounts)
+
+
+def account_for(resident: Resident) -> Account:
+    account, _created = Account.objects.get_or_create(
+        resident=resident, defaults={"card_number": card_number_for(resident.pk)}
+    )
+    return account
+
+
+# ----------------------------------------------------------------------------- the ledger
+
+
+class InsufficientPoints(ValidationError):
+    pass
+
+
+@transaction.atomic
+def post_entry(
+    *,
+    account: Account,
+    amount: int,
+    kind: str,
+    key: str,
+    source: Any = None,
+    created_by: Any = None,
+    reverses: Entry | None = None,
+    note: str = "",
+    allow_negative: bool = True,
+    period: Period | None = None,
+) -> Entry:
+    """Append one entry to an account's ledger and move its balance, atomically.
+
+    The account row is locked for the transaction, so concurrent posts to one account queue up
+    and the sequence has no gaps. Idempotent: a second post with the same key returns the first
+    entry and changes nothing. With allow_negative=False (debits for redemption) a post that
+    would take the balance below zero is refused.
+    """
+    if amount == 0:
+        raise ValidationError({"amount": [_("An entry must move at least one point.")]})
+    locked = Account.objects.select_for_update().get(pk=account.pk)
+    existing = Entry.objects.filter(account=locked, key=key).first()
+    if existing is not None:
+        return existing
+    balance = locked.balance + amount
+    if balance < 0 and not allow_negative:
+        raise InsufficientPoints(
+            _("Not enough points: the balance is %(balance)d, this needs %(needed)d.")
+            % {"balance": locked.balance, "needed": -amount},
+            code="insufficient_points",
+        )
+    seq = locked.last_seq + 1
+    entry = Entry.objects.create(
+        account=locked,
+        seq=seq,
+        amount=amount,
+        kind=kind,
+        period=period or current_period(),
+        balance_after=balance,
+        reverses=reverses,
+        source_type=source._meta.model_name if source is not None else "",
+        source_id=source.pk if source is not None else None,
+        key=key,
+        note=note[:500],
+        created_by=created_by,
+    )
+    Account.objects.filter(pk=locked.pk).update(balance=balance, last_seq=seq)
+    account.balance, account.last_seq = balance, seq
+    return entry
+
+
+def debit(
+    *,
+    account: Account,
+    points: int,
+    key: str,
+    kind: str = Entry.Kind.REDEMPTION,
+    source: Any = None,
+    created_by: Any = None,
+    note: str = "",
+) -> Entry:
+    """Take points off an account (a redemption); never below zero, also under concurrency."""
+    if points <= 0:
+        raise ValidationError({"points": [_("Debit a positive number of points.")]})
+    return post_entry(
+        account=account,
+        amount=-points,
+        kind=kind,
+        key=key,
+        source=source,
+        created_by=created_by,
+        note=note,
+        allow_negative=False,
+    )
+
+
+@transaction.atomic
+def reverse_entry(*, entry: Entry, user: Any, reason: str) -> Entry:
+    """Post the opposite of `entry`, pointing at it. An entry is reversed at most once."""
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Say why the entry is reversed.")]})
+    if entry.kind == Entry.Kind.REVERSAL:
+        raise ValidationError(_("A reversal cannot itself be reversed; post an adjustment."))
+    if Entry.objects.filter(reverses=entry).exists():
+        raise ValidationError(_("This entry has already been reversed."))
+    return post_entry(
+        account=entry.account,
+        amount=-entry.amount,
+        kind=Entry.Kind.REVERSAL,
+        key=f"reversal:{entry.pk}",
+        source=entry,
+        created_by=user,
+        reverses=entry,
+        note=reason,
+    )
+
+
+# ----------------------------------------------------------------------------- claims
+
+
+def _community_id(resident: Resident) -> int:
+    return (
+        Resident.objects.filter(pk=resident.pk)
+        .values_list("household__grid__community_id", flat=True)
+        .get()
+    )
+
+
+@transaction.atomic
+def submit_claim(
+    *,
+    user: Any,
+    resident: Resident,
+    rule: Rule,
+    points: int | None = None,
+    occurred_on: dt.date | None = None,
+    note: str = "",
+) -> Claim:
+    """A grid worker (or committee member) claims points for a resident of their area.
+
+    The points must fit the rule; a claim past the rule's cap per quarter is refused; the same
+    resident, rule and day twice is accepted but flagged as a likely duplicate.
+    """
+    ensure_in_scope(user, resident)
+    community_id = _community_id(resident)
+    if rule.community_id != community_id or not rule.active:
+        raise ValidationError(
+            {"rule": [_("This rule is not an active rule of the resident's community.")]}
+        )
+    occurred_on = occurred_on or timezone.localdate()
+    if occurred_on > timezone.localdate():
+        raise ValidationError({"occurred_on": [_("The date cannot be in the future.")]})
+    if points is None:
+        points = rule.points
+    if rule.up_to:
+        if not 1 <= points <= rule.points:
+            raise ValidationError(
+                {
+                    "points": [
+                        _("This rule gives from 1 up to %(max)d points.") % {"max": rule.points}
+                    ]
+                }
+            )
+    elif points != rule.points:
+        raise ValidationError(
+            {"points": [_("This rule gives exactly %(points)d points.") % {"points": rule.points}]}
+        )
+    period = period_for(occurred_on)
+    # Serialise claims for one resident (the cap check below reads, then writes).
+    Account.objects.select_for_update().filter(pk=account_for(resident).pk).get()
+    if rule.cap_per_quarter is not None:
+        used = (
+            Claim.objects.filter(resident=resident, rule=rule, period=period)
+            .exclude(status=Claim.Status.REJECTED)
+            .aggregate(total=Sum("points"))["total"]
+            or 0
+        )
+        if used + points > rule.cap_per_quarter:
+            raise ValidationError(
+                {
+                    "points": [
+                        _(
+                            "Past the cap: %(rule)s allows %(cap)d points per resident in "
+                            "%(period)s; %(used)d are already claimed, so at most %(left)d more."
+                        )
+                        % {
+                            "rule": rule.name,
+                            "cap": rule.cap_per_quarter,
+                            "period": period.code,
+                            "used": used,
+                            "left": max(rule.cap_per_quarter - used, 0),
+                        }
+                    ]
+                }
+            )
+    duplicate = (
+        Claim.objects.filter(resident=resident, rule=rule, occurred_on=occurred_on)
+        .exclude(status=Claim.Status.REJECTED)
+        .exists()
+    )
+    return Claim.objects.create(
+        resident=resident,
+        rule=rule,
+        points=points,
+        occurred_on=occurred_on,
+        period=period,
+        note=note,
+        likely_duplicate=duplicate,
+        submitted_by=user,
+    )
+
+
+def _check_decider(claim: Claim, user: Any) -> None:
+    community_id = _community_id(claim.resident)
+    if community_id not in scope_for(user).community_ids:
+        raise PermissionDenied(
+            _("Only a committee member of the resident's community decides claims.")
+        )
+    if claim.submitted_by_id == user.pk:
+        raise PermissionDenied(_("A claim is decided by someone other than its submitter."))
+
+
+def _lock_submitted(claim: Claim) -> Claim:
+    locked = Claim.objects.select_for_update().select_related("rule", "resident").get(pk=claim.pk)
+    if locked.status != Claim.Status.SUBMITTED:
+        raise ValidationError(
+            _("This claim is already %(status)s.") % {"status": locked.get_status_display()},
+            code="claim_decided",
+        )
+    return locked
+
+
+@transaction.atomic
+def approve_claim(*, claim: Claim, approver: Any) -> Claim:
+    """Approve a submitted claim and post its award or deduction, once."""
+    claim = _lock_submitted(claim)
+    _check_decider(claim, approver)
+    claim.status = Claim.Status.APPROVED
+    claim.decided_by = approver
+    claim.decided_at = timezone.now()
+    claim.save(update_fields=["status", "decided_by", "decided_at"])
+    sign = claim.rule.sign
+    post_entry(
+        account=account_for(claim.resident),
+        amount=sign * claim.points,
+        kind=Entry.Kind.AWARD if sign > 0 else Entry.Kind.DEDUCTION,
+        key=f"claim:{claim.pk}",
+        source=claim,
+        created_by=approver,
+    )
+    return claim
+
+
+@transaction.atomic
+def reject_claim(*, claim: Claim, approver: Any, reason: str) -> Claim:
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Say why the claim is rejected.")]})
+    claim = _lock_submitted(claim)
+    _check_decider(claim, approver)
+    claim.status = Claim.Status.REJECTED
+    claim.decided_by = approver
+    claim.decided_at = timezone.now()
+    claim.reject_reason = reason.strip()
+    claim.save(update_fields=["status", "decided_by", "decided_at", "reject_reason"])
+    return claim
+
+
+@dataclass(frozen=True)
+class BulkDecision:
+    decided: int
+    skipped: int
+
+
+def _decidable(claims: QuerySet[Claim], approver: Any) -> QuerySet[Claim]:
+    """The submitted claims among `claims` that `approver` may decide."""
+    return Claim.objects.filter(
+        id__in=claims.values("id"),
+        status=Claim.Status.SUBMITTED,
+        resident__household__grid__community_id__in=scope_for(approver).community_ids,
+    ).exclude(submitted_by=approver)
+
+
+@transaction.atomic
+def bulk_approve_claims(*, claims: QuerySet[Claim], approver: Any) -> BulkDecision:
+    """Approve many claims in a handful of SQL statements, whatever their number.
+
+    1. mark the decidable claims approved (the batch: this approver, this instant);
+    2. open accounts that are missing; lock the batch's accounts in id order;
+    3. one INSERT … SELECT posts every entry, numbering each account's entries with a window
+       function from its last sequence number and running its balance;
+    4. one UPDATE sets each account's balance and last sequence from its newest entry.
+    A claim approved by someone else in the meantime is skipped (the status test is rechecked
+    on the locked row), and the entry key 'claim:<id>' can never be posted twice.
+    """
+    requested = claims.count()
+    now = timezone.now()
+    # Raw SQL gets the timestamp as the ORM writes it (SQLite keeps naive UTC text), so the
+    # batch filter below, written with the ORM, finds exactly these rows.
+    db_now = connection.ops.adapt_datetimefield_value(now)
+    sub_sql, sub_params = _decidable(claims, approver).values("id").query.sql_with_params()
+    claim_t, entry_t, account_t, rule_t = (
+        Claim._meta.db_table,
+        Entry._meta.db_table,
+        Account._meta.db_table,
+        Rule._meta.db_table,
+    )
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {claim_t} SET status = %s, decided_by_id = %s, decided_at = %s "
+            f"WHERE status = %s AND id IN ({sub_sql})",
+            [Claim.Status.APPROVED, approver.pk, db_now, Claim.Status.SUBMITTED, *sub_params],
+        )
+        decided = cur.rowcount
+    if decided == 0:
+        return BulkDecision(decided=0, skipped=requested)
+    batch = Claim.objects.filter(status=Claim.Status.APPROVED, decided_by=approver, decided_at=now)
+    batch_residents = batch.values("resident_id")
+    ensure_accounts(Resident.objects.filter(id__in=batch_residents))
+    list(
+        Account.objects.select_for_update()
+        .filter(resident_id__in=batch_residents)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    batch_sql, batch_params = batch.values("id").query.sql_with_params()
+    period = current_period()
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""
+            INSERT INTO {entry_t} (account_id, seq, amount, kind, period_id, balance_after,
+                                   source_type, source_id, key, note, created_by_id, created_at)
+            SELECT a.id,
+                   a.last_seq + ROW_NUMBER() OVER w,
+                   c.signed,
+                   CASE WHEN c.signed > 0 THEN %s ELSE %s END,
+                   %s,
+                   a.balance + SUM(c.signed) OVER w,
+                   'claim', c.id, 'claim:' || c.id, '', %s, %s
+            FROM (SELECT cl.id, cl.resident_id,
+                         CASE WHEN r.category = %s THEN -cl.points ELSE cl.points END AS signed
+                  FROM {claim_t} cl JOIN {rule_t} r ON r.id = cl.rule_id
+                  WHERE cl.id IN ({batch_sql})) c
+            JOIN {account_t} a ON a.resident_id = c.resident_id
+            WHERE NOT EXISTS (SELECT 1 FROM {entry_t} e
+                              WHERE e.account_id = a.id AND e.key = 'claim:' || c.id)
+            WINDOW w AS (PARTITION BY a.id ORDER BY c.id)
+            """,
+            [
+                Entry.Kind.AWARD,
+                Entry.Kind.DEDUCTION,
+                period.pk,
+                approver.pk,
+                db_now,
+                Rule.Category.DEDUCTION,
+                *batch_params,
+            ],
+        )
+    newest = Entry.objects.filter(account=OuterRef("pk")).order_by("-seq")
+    Account.objects.filter(resident_id__in=batch_residents).update(
+        balance=Subquery(newest.values("balance_after")[:1]),
+        last_seq=Subquery(newest.values("seq")[:1]),
+    )
+    return BulkDecision(decided=decided, skipped=requested - decided)
+
+
+@transaction.atomic
+def bulk_reject_claims(*, claims: QuerySet[Claim], approver: Any, reason: str) -> BulkDecision:
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Say why the claims are rejected.")]})
+    requested = claims.count()
+    decided = Claim.objects.filter(id__in=_decidable(claims, approver).values("id")).update(
+        status=Claim.Status.REJECTED,
+        decided_by=approver,
+        decided_at=timezone.now(),
+        reject_reason=reason.strip(),
+    )
+    return BulkDecision(decided=decided, skipped=requested - decided)
+
+
+# ----------------------------------------------------------------------------- rule books
+
+
+@transaction.atomic
+def copy_default_rules(*, community: Community) -> int:
+    """Give a community its street's default rule book (积分细则), skipping codes it has."""
+    have = set(Rule.objects.filter(community=community).values_list("code", flat=True))
+    copies = [
+        Rule(
+            community=community,
+            code=rule.code,
+            name=rule.name,
+            category=rule.category,
+            points=rule.points,
+            up_to=rule.up_to,
+            cap_per_quarter=rule.cap_per_quarter,
+            active=rule.active,
+        )
+        for rule in Rule.objects.filter(street_id=community.street_id)
+        if rule.code not in have
+    ]
+    Rule.objects.bulk_create(copies)
+    return len(copies)
+
+
+def policy_for(community: Community) -> Policy:
+    policy, _created = Policy.objects.get_or_create(community=community)
+    return policy
+
+
+# ----------------------------------------------------------------------------- objections
+
+
+def objection_deadline(entry: Entry) -> dt.date:
+    """The last day a resident may object to `entry`: its quarter's end plus the community's
+    objection window (the public notice, 季度公示, is posted when the quarter ends)."""
+    community = entry.account.resident.household.grid.community
+    return entry.period.ends_on + dt.timedelta(days=policy_for(community).objection_days)
+
+
+@transaction.atomic
+def raise_objection(*, user: Any, entry: Entry, reason: str) -> Objection:
+    """A resident objects (异议) to an entry of their own account, inside the window."""
+    if scope_for(user).resident_id != entry.account.resident_id:
+        raise PermissionDenied(_("A resident may object only to entries of their own account."))
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Say what is wrong with this entry.")]})
+    deadline = objection_deadline(entry)
+    if timezone.localdate() > deadline:
+        raise ValidationError(
+            _("The objection window for %(period)s closed on %(date)s.")
+            % {"period": entry.period.code, "date": deadline.isoformat()}
+        )
+    if Objection.objects.filter(entry=entry, status=Objection.Status.OPEN).exists():
+        raise ValidationError(_("An objection to this entry is already waiting for a decision."))
+    return Objection.objects.create(entry=entry, raised_by=user, reason=reason.strip())
+
+
+def _lock_open_objection(objection: Objection, user: Any) -> Objection:
+    locked = (
+        Objection.objects.select_for_update().select_related("entry__account").get(pk=objection.pk)
+    )
+    if locked.status != Objection.Status.OPEN:
+        raise ValidationError(_("This objection has already been decided."))
+    resident = locked.entry.account.resident
+    if _community_id(resident) not in scope_for(user).community_ids:
+        raise PermissionDenied(_("Only the committee of the resident's community decides this."))
+    return locked
+
+
+@transaction.atomic
+def uphold_objection(
+    *, objection: Objection, user: Any, note: str, amount: int | None = None
+) -> Objection:
+    """Uphold an objection: reverse the entry, or (with `amount`) post an adjustment."""
+    if not (note or "").strip():
+        raise ValidationError({"note": [_("Say what was decided.")]})
+    objection = _lock_open_objection(objection, user)
+    if amount is None:
+        correction = reverse_entry(entry=objection.entry, user=user, reason=note)
+    else:
+        correction = post_entry(
+            account=objection.entry.account,
+            amount=amount,
+            kind=Entry.Kind.ADJUSTMENT,
+            key=f"objection:{objection.pk}",
+            source=objection,
+            created_by=user,
+            note=note,
+        )
+    objection.status = Objection.Status.UPHELD
+    objection.correction = correction
+    objection.decided_by, objection.decided_at = user, timezone.now()
+    objection.decision_note = note.strip()
+    objection.save(
+        update_fields=["status", "correction", "decided_by", "decided_at", "decision_note"]
+    )
+    return objection
+
+
+@transaction.atomic
+def dismiss_objection(*, objection: Objection, user: Any, note: str) -> Objection:
+    if not (note or "").strip():
+        raise ValidationError({"note": [_("Say why the objection is dismissed.")]})
+    objection = _lock_open_objection(objection, user)
+    objection.status = Objection.Status.DISMISSED
+    objection.decided_by, objection.decided_at = user, timezone.now()
+    objection.decision_note = note.strip()
+    objection.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    return objection
+
+
+# ----------------------------------------------------------------------------- checking
+
+
+@dataclass(frozen=True)
+class LedgerReport:
+    accounts: int
+    entries: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_ledger(*, limit: int = 100) -> LedgerReport:
+    """Check every balance against its entries and every chain, in one consistent snapshot.
+
+    An account's balance must equal the sum of its entries and its last_seq their count; within
+    an account, sequence numbers run 1, 2, 3 … without gaps, and each entry's balance_after is
+    the previous one plus its amount; a reversal undoes exactly the entry it points at.
+    Everything is one SQL statement, so it reads one snapshot on any database and isolation
+    level, even while postings go on.
+    """
+    entry_t, account_t = Entry._meta.db_table, Account._meta.db_table
+    sql = f"""
+        SELECT 'totals', (SELECT COUNT(*) FROM {account_t}), (SELECT COUNT(*) FROM {entry_t}),
+               0, 0, 0
+        UNION ALL
+        SELECT * FROM (
+            SELECT 'balance', a.id, a.balance, a.last_seq, COALESCE(s.total, 0), COALESCE(s.n, 0)
+            FROM {account_t} a
+            LEFT JOIN (SELECT account_id, SUM(amount) AS total, COUNT(*) AS n
+                       FROM {entry_t} GROUP BY account_id) s ON s.account_id = a.id
+            WHERE a.balance <> COALESCE(s.total, 0) OR a.last_seq <> COALESCE(s.n, 0)
+            LIMIT %s) balances
+        UNION ALL
+        SELECT * FROM (
+            SELECT 'chain', account_id, seq, rn, amount, balance_after - prev FROM (
+                SELECT account_id, seq, amount, balance_after,
+                       ROW_NUMBER() OVER w AS rn,
+                       COALESCE(LAG(balance_after) OVER w, 0) AS prev
+                FROM {entry_t}
+                WINDOW w AS (PARTITION BY account_id ORDER BY seq)
+            ) chain
+            WHERE seq <> rn OR prev + amount <> balance_after
+            LIMIT %s) chains
+        UNION ALL
+        SELECT * FROM (
+            SELECT 'reversal', r.id, o.id, r.amount, o.amount, 0
+            FROM {entry_t} r JOIN {entry_t} o ON o.id = r.reverses_id
+            WHERE r.amount <> -o.amount OR r.account_id <> o.account_id
+            LIMIT %s) reversals
+    """
+    accounts = entries = 0
+    problems: list[str] = []
+    with connection.cursor() as cur:
+        cur.execute(sql, [limit, limit, limit])
+        for kind, a, b, c, d, e in cur.fetchall():
+            if kind == "totals":
+                accounts, entries = a, b
+            elif kind == "balance":
+                problems.append(
+                    f"account {a}: balance {b} but its entries sum to {d}; "
+                    f"last_seq {c} but it has {e} entries"
+                )
+            elif kind == "chain":
+                problems.append(
+                    f"account {a}: entry #{b} stands at position {c}; "
+                    f"its balance moved by {e} for an amount of {d}"
+                )
+            else:
+                problems.append(f"entry {a} ({c:+d}) does not exactly undo entry {b} ({d:+d})")
+    return LedgerReport(accounts=accounts, entries=entries, problems=problems)
