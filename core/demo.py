@@ -37,6 +37,7 @@ from grids.models import (
     Street,
     StreetAdmin,
 )
+from points.demo import seed_points
 from residents.models import Household, Resident, Tag, Visit
 
 # ================================================================================ the tables
@@ -217,6 +218,9 @@ STAFF = (
     StaffSpec("xzz.g7", "赵永华", roles.GRID_WORKER, community="xzz", worker_kind=_FT,
               party_member=True, grids=("G7",), leads=("G7",)),
 )
+
+# Who approves the demo claims of each community (a committee member, never the submitter).
+COMMITTEE_APPROVERS = {"xzz": "committee", "taishan": "taishan.zhaohui"}
 
 RESIDENT_LOGIN = "resident"
 RESIDENT_LOGIN_SEES = "only themselves (赵银名, 新庄赵村 G1) and their household"
@@ -966,4 +970,9 @@ def seed_demo(*, seed: int = RANDOM_SEED, today: dt.date | None = None) -> SeedR
                 },
             )
             w.count(visit, created)
+
+    # --- points: the street's rule book, copied into each community; accounts; claims
+    report.created.update(
+        seed_points(street=street, today=today, committee_usernames=COMMITTEE_APPROVERS)
+    )
     return report

@@ -332,3 +332,17 @@ def test_seed_scale_command_prints_what_it_built():
     text = out.getvalue()
     assert "1,200 residents" in text and "built in" in text
     assert Grid.objects.filter(community__street__code="tcmd").count() in (2, 3)
+
+
+def test_seed_demo_gives_the_village_the_twelve_rules_and_zhao_yinming_his_five_points(seeded):
+    from points.models import Claim, Rule
+    from points.services import verify_ledger
+
+    assert Rule.objects.filter(community__code="xzz").count() == 12
+    assert Rule.objects.filter(street__code="shabei", community=None).count() == 12
+    zhao = Resident.objects.get(user__username="resident")
+    assert zhao.name == "赵银名"
+    assert zhao.point_account.balance == 5
+    assert Claim.objects.filter(status=Claim.Status.SUBMITTED).exists()  # the approval queue
+    assert Claim.objects.filter(likely_duplicate=True, status=Claim.Status.REJECTED).exists()
+    assert verify_ledger().ok
