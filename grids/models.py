@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.scope import ScopedQuerySet
 from core.validators import validate_phone
@@ -83,7 +84,7 @@ class GridWorker(models.Model):  # 网格员 (专职 / 兼职)
         related_name="grid_workers",
         verbose_name=_("community"),
     )
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)  # 姓名
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.FULL_TIME)
     phone = models.CharField(_("phone"), max_length=20, validators=[validate_phone])
     is_party_member = models.BooleanField(_("party member"), default=False)

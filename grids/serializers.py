@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from grids.models import Community, Grid, GridWorker, PartnerAgreement, PartnerUnit, Street
@@ -33,7 +34,7 @@ class GridSerializer(serializers.ModelSerializer):
         leader = attrs.get("leader", getattr(self.instance, "leader", None))
         if leader is not None and community is not None and leader.community_id != community.id:
             raise serializers.ValidationError(
-                {"leader": ["The grid leader must be a worker of the same community."]}
+                {"leader": [_("The grid leader must be a worker of the same community.")]}
             )
         return attrs
 
@@ -82,7 +83,7 @@ class PartnerUnitSerializer(serializers.ModelSerializer):
     def validate_agreements(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         communities = [a["community"].pk for a in value]
         if len(communities) != len(set(communities)):
-            raise serializers.ValidationError("Each community may appear once.")
+            raise serializers.ValidationError(_("Each community may appear once."))
         return value
 
     @transaction.atomic

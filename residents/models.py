@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.scope import ScopedQuerySet
 from core.validators import (
@@ -124,7 +125,7 @@ class Resident(models.Model):  # 居民 / 村民
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, related_name="residents", verbose_name=_("household")
     )
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)  # 姓名
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
     birth_date = models.DateField(_("birth date"))
     id_number = models.CharField(
