@@ -30,6 +30,8 @@ class RoleModelPermissions(DjangoModelPermissions):
 def ensure_in_scope(user: Any, obj: models.Model) -> None:
     """Refuse (403) a write that would put something under an object outside the user's scope."""
     if not type(obj)._default_manager.for_user(user).filter(pk=obj.pk).exists():
+        # Name the kind and id only: str(obj) (an address, a name) is not the caller's to read.
         raise PermissionDenied(
-            _("%(object)s is outside your area: you cannot write there.") % {"object": obj}
+            _("%(model)s %(id)s is outside your area: you cannot write there.")
+            % {"model": obj._meta.verbose_name, "id": obj.pk}
         )

@@ -160,3 +160,15 @@ def test_a_to_many_scope_path_does_not_duplicate_rows(world):
 def test_an_empty_scope_matches_nothing(world):
     assert not Household.objects.for_scope(Scope()).exists()
     assert Household.objects.for_scope(Scope(everything=True)).count() == 4
+
+
+def test_a_write_refused_outside_the_area_does_not_reveal_the_parents_address(world):
+    from tests.api_helpers import client
+
+    r = client(world.worker1).post(
+        "/api/v1/visits/", {"household": world.household4.pk}, format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )  # fmt: skip
+    assert r.status_code == 403
+    assert str(world.household4) not in r.json()["detail"]
+    assert f"household {world.household4.pk}" in r.json()["detail"]
