@@ -9,6 +9,16 @@ from grids.views import (
     PartnerUnitViewSet,
     StreetViewSet,
 )
+from points.views import (
+    AccountViewSet,
+    ClaimViewSet,
+    EntryViewSet,
+    MeViewSet,
+    ObjectionViewSet,
+    PeriodViewSet,
+    RankingViewSet,
+    RuleViewSet,
+)
 from residents.views import (
     DueVisitViewSet,
     HouseholdViewSet,
@@ -29,3 +39,13 @@ router.register("tags", TagViewSet)
 # Before "visits", or "visits/due/" would be read as the visit with id "due".
 router.register("visits/due", DueVisitViewSet, basename="visit-due")
 router.register("visits", VisitViewSet)
+# Points. The claims' bulk actions (point-claims/bulk-approve/) are routes of the claims
+# viewset, which DRF lists before the detail route; no separate prefix needed.
+router.register("point-rules", RuleViewSet)
+router.register("point-claims", ClaimViewSet)
+router.register("point-accounts", AccountViewSet)
+router.register("point-entries", EntryViewSet)
+router.register("periods", PeriodViewSet)
+router.register("rankings", RankingViewSet, basename="ranking")
+router.register("objections", ObjectionViewSet)
+router.register("me", MeViewSet, basename="me")

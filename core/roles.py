@@ -37,6 +37,12 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "residents.resident": _CRUD,
         "residents.tag": _CRUD,
         "residents.visit": ("view",),
+        "points.rule": _CRUD,
+        "points.claim": _RW,
+        "points.account": ("view",),
+        "points.entry": ("view",),
+        "points.period": ("view",),
+        "points.objection": ("view", "change"),
     },
     COMMITTEE: {
         "grids.street": ("view",),
@@ -51,6 +57,12 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "residents.resident": _CRUD,
         "residents.tag": ("view",),
         "residents.visit": ("view",),
+        "points.rule": _RW,
+        "points.claim": _RW,
+        "points.account": ("view",),
+        "points.entry": ("view",),
+        "points.period": ("view",),
+        "points.objection": ("view", "change"),
     },
     GRID_WORKER: {
         "grids.street": ("view",),
@@ -62,6 +74,11 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "residents.resident": _RW,
         "residents.tag": ("view",),
         "residents.visit": _RW,
+        "points.rule": ("view",),
+        "points.claim": ("view", "add"),
+        "points.account": ("view",),
+        "points.entry": ("view",),
+        "points.period": ("view",),
     },
     PARTNER: {
         "grids.community": ("view",),
@@ -73,6 +90,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     RESIDENT: {
         "residents.household": ("view",),
         "residents.resident": ("view",),
+        "points.account": ("view",),
+        "points.entry": ("view",),
+        "points.period": ("view",),
+        "points.objection": ("view", "add"),
     },
 }
 

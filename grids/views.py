@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+
 from core.views import ScopedModelViewSet
 from grids import selectors
 from grids.filters import CommunityFilter, GridFilter, GridWorkerFilter, PartnerUnitFilter
@@ -13,6 +15,7 @@ from grids.serializers import (
     PartnerUnitSerializer,
     StreetSerializer,
 )
+from points.services import copy_default_rules
 
 
 class StreetViewSet(ScopedModelViewSet):
@@ -40,6 +43,12 @@ class CommunityViewSet(ScopedModelViewSet):
 
     def get_queryset(self) -> Any:
         return selectors.communities_for(self.request.user)
+
+    @transaction.atomic
+    def perform_create(self, serializer: Any) -> None:
+        super().perform_create(serializer)
+        # A new community starts with its street's default rule book (积分细则).
+        copy_default_rules(community=serializer.instance)
 
 
 class GridViewSet(ScopedModelViewSet):

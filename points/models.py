@@ -280,8 +280,13 @@ class Entry(models.Model):  # 积分流水
         EXPIRY = "expiry", _("expiry")
         ADJUSTMENT = "adjustment", _("adjustment")
 
+    # No index of its own: the indexes below all lead with the account.
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="entries", verbose_name=_("account")
+        Account,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        verbose_name=_("account"),
+        db_index=False,
     )
     seq = models.PositiveIntegerField(_("sequence"))
     amount = models.IntegerField(_("amount"))
@@ -335,7 +340,12 @@ class Entry(models.Model):  # 积分流水
                 name="entry_reversal_points_at_entry",
             ),
         ]
-        indexes = [models.Index(fields=["period", "kind"], name="entry_period_kind")]
+        indexes = [
+            models.Index(fields=["period", "kind"], name="entry_period_kind"),
+            # An account's entries of a quarter (points earned this quarter, on the me/ page
+            # and the card) in one index range, however long the account's history.
+            models.Index(fields=["account", "period"], name="entry_account_period"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.amount:+d} → {self.balance_after}"
@@ -343,6 +353,9 @@ class Entry(models.Model):  # 积分流水
     def save(self, *args: object, **kwargs: object) -> None:
         if not self._state.adding:
             raise LedgerIsAppendOnly(_("Ledger entries cannot be changed; post a reversal."))
+        # Always an INSERT: a new instance given the pk of an existing entry would otherwise
+        # be saved with an UPDATE of that entry (Django tries UPDATE first when a pk is set).
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:

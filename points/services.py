@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import EmptyResultSet, PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
@@ -50,7 +51,11 @@ def card_number_for(resident_id: int) -> str:
 
 def ensure_accounts(residents: QuerySet[Resident]) -> int:
     """Open an account (with its card number) for every resident that has none. Set-based."""
-    missing = residents.filter(point_account__isnull=True).values_list("id", flat=True)
+    # In id order: two transactions opening overlapping accounts wait for each other's
+    # uncommitted rows in the same order, so they cannot deadlock.
+    missing = (
+        residents.filter(point_account__isnull=True).order_by("id").values_list("id", flat=True)
+    )
     accounts = [
         Account(resident_id=rid, card_number=card_number_for(rid)) for rid in missing.iterator()
     ]
@@ -158,6 +163,10 @@ def reverse_entry(*, entry: Entry, user: Any, reason: str) -> Entry:
         raise ValidationError({"reason": [_("Say why the entry is reversed.")]})
     if entry.kind == Entry.Kind.REVERSAL:
         raise ValidationError(_("A reversal cannot itself be reversed; post an adjustment."))
+    # Take the account's lock (post_entry takes it again) before looking for a reversal, so
+    # that of two concurrent reversals the second sees the first and is refused, rather than
+    # being handed the first one back by the idempotency key.
+    Account.objects.select_for_update().filter(pk=entry.account_id).get()
     if Entry.objects.filter(reverses=entry).exists():
         raise ValidationError(_("This entry has already been reversed."))
     return post_entry(
@@ -278,7 +287,13 @@ def _check_decider(claim: Claim, user: Any) -> None:
 
 
 def _lock_submitted(claim: Claim) -> Claim:
-    locked = Claim.objects.select_for_update().select_related("rule", "resident").get(pk=claim.pk)
+    # of=("self",): lock the claim only, not its rule and resident rows (which every other
+    # approval under the same rule would then queue behind).
+    locked = (
+        Claim.objects.select_for_update(of=("self",))
+        .select_related("rule", "resident")
+        .get(pk=claim.pk)
+    )
     if locked.status != Claim.Status.SUBMITTED:
         raise ValidationError(
             _("This claim is already %(status)s.") % {"status": locked.get_status_display()},
@@ -337,86 +352,233 @@ def _decidable(claims: QuerySet[Claim], approver: Any) -> QuerySet[Claim]:
     ).exclude(submitted_by=approver)
 
 
-@transaction.atomic
-def bulk_approve_claims(*, claims: QuerySet[Claim], approver: Any) -> BulkDecision:
-    """Approve many claims in a handful of SQL statements, whatever their number.
+def _locked_decidable_sql(claims: QuerySet[Claim], approver: Any) -> tuple[str, tuple[Any, ...]]:
+    """SQL for the ids of the decidable claims among `claims`, locked in id order.
 
-    1. mark the decidable claims approved (the batch: this approver, this instant);
-    2. open accounts that are missing; lock the batch's accounts in id order;
-    3. one INSERT … SELECT posts every entry, numbering each account's entries with a window
-       function from its last sequence number and running its balance;
-    4. one UPDATE sets each account's balance and last sequence from its newest entry.
-    A claim approved by someone else in the meantime is skipped (the status test is rechecked
-    on the locked row), and the entry key 'claim:<id>' can never be posted twice.
+    On PostgreSQL the rows are locked (FOR UPDATE OF the claim only, ORDER BY id) before any is
+    changed. Without the order, an UPDATE locks rows as its plan meets them, and two bulk
+    decisions over overlapping claims (an approval and a rejection, say) could each hold a row
+    the other waits for: a deadlock. A claim decided by a concurrent transaction is rechecked
+    once its lock is released (status = submitted), and left out. SQLite has one writer at a
+    time and no FOR UPDATE; there the clause is left out. Raises EmptyResultSet when nothing
+    can be decidable (no community in the approver's scope, or `claims` is .none()).
     """
-    requested = claims.count()
-    now = timezone.now()
-    # Raw SQL gets the timestamp as the ORM writes it (SQLite keeps naive UTC text), so the
-    # batch filter below, written with the ORM, finds exactly these rows.
-    db_now = connection.ops.adapt_datetimefield_value(now)
-    sub_sql, sub_params = _decidable(claims, approver).values("id").query.sql_with_params()
+    locked = _decidable(claims, approver).order_by("id").select_for_update(of=("self",))
+    return locked.values("id").query.sql_with_params()
+
+
+def _decide_many(claims: QuerySet[Claim], approver: Any, now: dt.datetime, reason: str = "") -> int:
+    """Mark the decidable claims among `claims` approved (no reason) or rejected (a reason)
+    by `approver` at `now`, in one UPDATE; the number marked."""
+    try:
+        locked_sql, locked_params = _locked_decidable_sql(claims, approver)
+    except EmptyResultSet:
+        return 0
+    status = Claim.Status.REJECTED if reason else Claim.Status.APPROVED
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {Claim._meta.db_table} SET status = %s, decided_by_id = %s, "
+            f"decided_at = %s, reject_reason = %s WHERE status = %s AND id IN ({locked_sql})",
+            [
+                status,
+                approver.pk,
+                connection.ops.adapt_datetimefield_value(now),
+                reason,
+                Claim.Status.SUBMITTED,
+                *locked_params,
+            ],
+        )
+        return cur.rowcount
+
+
+# The entries of a batch of approved claims, `c` (id, resident_id, signed points), posted to
+# the accounts `a` (id, resident_id, balance, last_seq) as they stand under their row locks:
+# each account's new entries are numbered on from its last sequence number and carry its
+# running balance (window functions, ordered by claim id). A claim that somehow has its entry
+# already is not posted twice.
+_POST_BATCH = """
+    INSERT INTO {entry_t} (account_id, seq, amount, kind, period_id, balance_after,
+                           source_type, source_id, key, note, created_by_id, created_at)
+    SELECT a.id,
+           a.last_seq + ROW_NUMBER() OVER w,
+           c.signed,
+           CASE WHEN c.signed > 0 THEN %(award)s ELSE %(deduction)s END,
+           %(period)s,
+           a.balance + SUM(c.signed) OVER w,
+           'claim', c.id, 'claim:' || c.id, '', %(approver)s, %(now)s
+    FROM c JOIN a ON a.resident_id = c.resident_id
+    WHERE NOT EXISTS (SELECT 1 FROM {entry_t} e
+                      WHERE e.account_id = a.id AND e.key = 'claim:' || c.id)
+    WINDOW w AS (PARTITION BY a.id ORDER BY c.id)
+"""
+
+
+def _named(sql: str, params: tuple[Any, ...], prefix: str) -> tuple[str, dict[str, Any]]:
+    """Django's `%s` placeholders in `sql` as `%(<prefix>0)s`, `%(<prefix>1)s` …, to embed it
+    in a statement with named parameters (a statement takes one style); `%%` stays."""
+    numbers = iter(range(len(params)))
+    named = re.sub(
+        r"%[%s]", lambda m: "%%" if m.group() == "%%" else f"%({prefix}{next(numbers)})s", sql
+    )
+    return named, {f"{prefix}{i}": value for i, value in enumerate(params)}
+
+
+def _bulk_approve_in_one_statement(
+    locked_sql: str, locked_params: tuple[Any, ...], values: dict[str, Any]
+) -> int:
+    """PostgreSQL: mark, lock, post and move the balances in one statement, whose
+    data-modifying CTEs hand each other exactly the rows they touched.
+
+    approved: the claims marked approved (locked in id order first, see
+              _locked_decidable_sql);
+    a:        their accounts, locked in id order once every claim is locked (so two bulk
+              approvals sharing accounts queue instead of deadlocking); under READ COMMITTED a
+              row lock returns the row's latest committed version, so balance and last_seq
+              are current;
+    posted:   the entries (_POST_BATCH), returning what each added;
+    moved:    each account's balance and last_seq moved by the sum and count of its new
+              entries (an UPDATE re-reads a row changed since the statement began, so
+              `balance + total` starts from the locked value).
+    Nothing is read back into Python, and nothing scans the claims already decided.
+    """
     claim_t, entry_t, account_t, rule_t = (
         Claim._meta.db_table,
         Entry._meta.db_table,
         Account._meta.db_table,
         Rule._meta.db_table,
     )
-    with connection.cursor() as cur:
-        cur.execute(
-            f"UPDATE {claim_t} SET status = %s, decided_by_id = %s, decided_at = %s "
-            f"WHERE status = %s AND id IN ({sub_sql})",
-            [Claim.Status.APPROVED, approver.pk, db_now, Claim.Status.SUBMITTED, *sub_params],
+    locked_named, names = _named(locked_sql, locked_params, "locked")
+    sql = f"""
+        WITH approved AS (
+            UPDATE {claim_t} SET status = %(approved)s, decided_by_id = %(approver)s,
+                                 decided_at = %(now)s, reject_reason = ''
+            WHERE status = %(submitted)s AND id IN ({locked_named})
+            RETURNING id, resident_id, rule_id, points
+        ),
+        c AS (
+            SELECT ap.id, ap.resident_id,
+                   CASE WHEN r.category = %(deduct)s THEN -ap.points ELSE ap.points END AS signed
+            FROM approved ap JOIN {rule_t} r ON r.id = ap.rule_id
+        ),
+        a AS (
+            -- GROUP BY reads `approved` to its end before any account row comes out (and is
+            -- locked): every claim lock is taken before the first account lock, whatever the
+            -- plan, so the two kinds of lock are never interleaved.
+            SELECT id, resident_id, balance, last_seq FROM {account_t}
+            WHERE resident_id IN (SELECT resident_id FROM approved GROUP BY resident_id)
+            ORDER BY id FOR UPDATE
+        ),
+        posted AS (
+            {_POST_BATCH.format(entry_t=entry_t)}
+            RETURNING account_id, amount
+        ),
+        moved AS (
+            UPDATE {account_t} acc SET balance = acc.balance + t.total,
+                                       last_seq = acc.last_seq + t.n
+            FROM (SELECT account_id, SUM(amount) AS total, COUNT(*) AS n
+                  FROM posted GROUP BY account_id) t
+            WHERE acc.id = t.account_id
+            RETURNING acc.id
         )
-        decided = cur.rowcount
+        SELECT (SELECT COUNT(*) FROM approved), (SELECT COUNT(*) FROM moved)
+    """
+    with connection.cursor() as cur:
+        cur.execute(sql, {**values, **names})
+        decided, _moved = cur.fetchone()
+    return decided
+
+
+def _bulk_approve_step_by_step(
+    claims: QuerySet[Claim], approver: Any, now: dt.datetime, values: dict[str, Any]
+) -> int:
+    """SQLite (one writer at a time, no data-modifying CTEs): the same in a few statements.
+
+    1. mark the decidable claims approved (the batch: this approver, this instant);
+    2. open accounts that are missing; 3. post the entries (_POST_BATCH) from the batch;
+    4. set each account's balance and last sequence from its newest entry.
+    """
+    decided = _decide_many(claims, approver, now)
     if decided == 0:
-        return BulkDecision(decided=0, skipped=requested)
+        return 0
     batch = Claim.objects.filter(status=Claim.Status.APPROVED, decided_by=approver, decided_at=now)
     batch_residents = batch.values("resident_id")
     ensure_accounts(Resident.objects.filter(id__in=batch_residents))
-    list(
-        Account.objects.select_for_update()
-        .filter(resident_id__in=batch_residents)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
     batch_sql, batch_params = batch.values("id").query.sql_with_params()
-    period = current_period()
+    claim_t, entry_t, account_t, rule_t = (
+        Claim._meta.db_table,
+        Entry._meta.db_table,
+        Account._meta.db_table,
+        Rule._meta.db_table,
+    )
+    batch_named, names = _named(batch_sql, batch_params, "batch")
     with connection.cursor() as cur:
         cur.execute(
             f"""
-            INSERT INTO {entry_t} (account_id, seq, amount, kind, period_id, balance_after,
-                                   source_type, source_id, key, note, created_by_id, created_at)
-            SELECT a.id,
-                   a.last_seq + ROW_NUMBER() OVER w,
-                   c.signed,
-                   CASE WHEN c.signed > 0 THEN %s ELSE %s END,
-                   %s,
-                   a.balance + SUM(c.signed) OVER w,
-                   'claim', c.id, 'claim:' || c.id, '', %s, %s
-            FROM (SELECT cl.id, cl.resident_id,
-                         CASE WHEN r.category = %s THEN -cl.points ELSE cl.points END AS signed
-                  FROM {claim_t} cl JOIN {rule_t} r ON r.id = cl.rule_id
-                  WHERE cl.id IN ({batch_sql})) c
-            JOIN {account_t} a ON a.resident_id = c.resident_id
-            WHERE NOT EXISTS (SELECT 1 FROM {entry_t} e
-                              WHERE e.account_id = a.id AND e.key = 'claim:' || c.id)
-            WINDOW w AS (PARTITION BY a.id ORDER BY c.id)
+            WITH c AS (
+                SELECT cl.id, cl.resident_id,
+                       CASE WHEN r.category = %(deduct)s THEN -cl.points ELSE cl.points END
+                           AS signed
+                FROM {claim_t} cl JOIN {rule_t} r ON r.id = cl.rule_id
+                WHERE cl.id IN ({batch_named})
+            ),
+            a AS (
+                SELECT id, resident_id, balance, last_seq FROM {account_t}
+                WHERE resident_id IN (SELECT resident_id FROM c)
+            )
+            {_POST_BATCH.format(entry_t=entry_t)}
             """,
-            [
-                Entry.Kind.AWARD,
-                Entry.Kind.DEDUCTION,
-                period.pk,
-                approver.pk,
-                db_now,
-                Rule.Category.DEDUCTION,
-                *batch_params,
-            ],
+            {**values, **names},
         )
     newest = Entry.objects.filter(account=OuterRef("pk")).order_by("-seq")
     Account.objects.filter(resident_id__in=batch_residents).update(
         balance=Subquery(newest.values("balance_after")[:1]),
         last_seq=Subquery(newest.values("seq")[:1]),
     )
+    return decided
+
+
+@transaction.atomic
+def bulk_approve_claims(*, claims: QuerySet[Claim], approver: Any) -> BulkDecision:
+    """Approve many claims in a fixed handful of SQL statements, whatever their number.
+
+    The decidable claims (submitted, of the approver's communities, not their own) are marked
+    approved, and each posts its award or deduction: every account's new entries are numbered
+    on from its last sequence number with a running balance, and the account's balance and
+    last_seq move with them, all in this transaction, under row locks taken in id order
+    (claims, then accounts). A claim approved by someone else in the meantime is skipped, and
+    the entry key 'claim:<id>' is never posted twice. On PostgreSQL the whole batch is one
+    statement (_bulk_approve_in_one_statement); on SQLite a few (_bulk_approve_step_by_step).
+    """
+    requested = claims.count()
+    try:
+        locked_sql, locked_params = _locked_decidable_sql(claims, approver)
+    except EmptyResultSet:
+        return BulkDecision(decided=0, skipped=requested)
+    now = timezone.now()
+    values = {
+        "approved": Claim.Status.APPROVED,
+        "submitted": Claim.Status.SUBMITTED,
+        "deduct": Rule.Category.DEDUCTION,
+        "award": Entry.Kind.AWARD,
+        "deduction": Entry.Kind.DEDUCTION,
+        "period": current_period().pk,
+        "approver": approver.pk,
+        # Raw SQL gets the timestamp as the ORM writes it (SQLite keeps naive UTC text), so
+        # the ORM finds the batch by it (step by step) and reads it back unchanged.
+        "now": connection.ops.adapt_datetimefield_value(now),
+    }
+    if connection.vendor == "postgresql":
+        # Accounts for residents who have none (claims made through submit_claim always have
+        # one): the statement below posts only to accounts that exist when it starts.
+        ensure_accounts(
+            Resident.objects.filter(
+                id__in=_decidable(claims, approver).values("resident_id"),
+                point_account__isnull=True,
+            )
+        )
+        decided = _bulk_approve_in_one_statement(locked_sql, locked_params, values)
+    else:
+        decided = _bulk_approve_step_by_step(claims, approver, now, values)
     return BulkDecision(decided=decided, skipped=requested - decided)
 
 
@@ -425,12 +587,7 @@ def bulk_reject_claims(*, claims: QuerySet[Claim], approver: Any, reason: str) -
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Say why the claims are rejected.")]})
     requested = claims.count()
-    decided = Claim.objects.filter(id__in=_decidable(claims, approver).values("id")).update(
-        status=Claim.Status.REJECTED,
-        decided_by=approver,
-        decided_at=timezone.now(),
-        reject_reason=reason.strip(),
-    )
+    decided = _decide_many(claims, approver, timezone.now(), reason=reason.strip())
     return BulkDecision(decided=decided, skipped=requested - decided)
 
 
@@ -474,6 +631,17 @@ def objection_deadline(entry: Entry) -> dt.date:
     return entry.period.ends_on + dt.timedelta(days=policy_for(community).objection_days)
 
 
+def notice_deadline(*, period: Period, community: Community) -> dt.date:
+    """The objection deadline printed on a quarter's public notice: as objection_deadline, but
+    a read only (the policy's default window when the community has no policy row yet)."""
+    days = (
+        Policy.objects.filter(community=community).values_list("objection_days", flat=True).first()
+    )
+    if days is None:
+        days = Policy._meta.get_field("objection_days").get_default()
+    return period.ends_on + dt.timedelta(days=days)
+
+
 @transaction.atomic
 def raise_objection(*, user: Any, entry: Entry, reason: str) -> Objection:
     """A resident objects (异议) to an entry of their own account, inside the window."""
@@ -494,7 +662,9 @@ def raise_objection(*, user: Any, entry: Entry, reason: str) -> Objection:
 
 def _lock_open_objection(objection: Objection, user: Any) -> Objection:
     locked = (
-        Objection.objects.select_for_update().select_related("entry__account").get(pk=objection.pk)
+        Objection.objects.select_for_update(of=("self",))
+        .select_related("entry__account")
+        .get(pk=objection.pk)
     )
     if locked.status != Objection.Status.OPEN:
         raise ValidationError(_("This objection has already been decided."))

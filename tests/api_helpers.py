@@ -143,3 +143,42 @@ def body_for(endpoint: str, w: SimpleNamespace) -> dict[str, Any]:
         },
     }
     return builders[endpoint]()
+
+
+# ---------------------------------------------------------------------------- points
+
+# The points lists. Kept apart from LIST_ENDPOINTS: the foundation's tables (row makers, create
+# bodies, item routes with PUT and DELETE) do not fit claims, the ledger and quarters, which
+# are written through their actions; tests/points covers these the same ways.
+POINTS_LIST_ENDPOINTS = [
+    "point-rules",
+    "point-claims",
+    "point-accounts",
+    "point-entries",
+    "periods",
+    "objections",
+]
+POINTS_CREATE_ENDPOINTS = ["point-rules", "point-claims", "objections"]
+
+
+def points_rules(w: SimpleNamespace) -> dict[str, Any]:
+    """Community 1's rule book (a few lines of the seed village's), and one rule elsewhere."""
+    from points.models import Rule
+
+    def rule(code: str, category: str, points: int, community: Any = None, **kw: Any) -> Any:
+        return Rule.objects.create(
+            community=community or w.community1,
+            code=code,
+            name=kw.pop("name", code),
+            category=category,
+            points=points,
+            **kw,
+        )
+
+    return {
+        "clean": rule("clean", "reward", 1, name="清扫责任区", cap_per_quarter=3),
+        "hazard": rule("hazard", "reward", 2, name="报告安全隐患"),
+        "idea": rule("idea", "reward", 10, name="合理化建议被采纳", up_to=True),
+        "fine": rule("fine", "deduction", 5, name="违反村规民约"),
+        "wai": rule("wai", "reward", 3, community=w.community3, name="外村清扫"),
+    }

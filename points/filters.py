@@ -1,0 +1,100 @@
+import django_filters as filters
+from django import forms
+
+from core.filters import IdFilter
+from points.models import Account, Claim, Entry, Objection, Period, Rule
+
+
+class PeriodCodeFilter(filters.CharFilter):
+    """A quarter by its code (`?period=2026Q4`), as clients and the notice name it."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("help_text", "A quarter's code, such as 2026Q4.")
+        kwargs.setdefault("max_length", 6)
+        super().__init__(*args, **kwargs)
+
+
+class YearFilter(filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class RuleFilter(filters.FilterSet):
+    community = IdFilter(field_name="community")
+    street = IdFilter(field_name="street", help_text="A street's default rule book.")
+
+    class Meta:
+        model = Rule
+        fields = ["community", "street", "category", "up_to", "active", "code"]
+
+
+class ClaimFilter(filters.FilterSet):
+    rule = IdFilter(field_name="rule")
+    resident = IdFilter(field_name="resident")
+    grid = IdFilter(field_name="resident__household__grid")
+    community = IdFilter(field_name="resident__household__grid__community")
+    submitted_by = IdFilter(field_name="submitted_by")
+    period = PeriodCodeFilter(field_name="period__code")
+    occurred_on = filters.DateFromToRangeFilter(
+        help_text="occurred_on_after / occurred_on_before: a range of dates, both included."
+    )
+
+    class Meta:
+        model = Claim
+        fields = [
+            "status",
+            "rule",
+            "resident",
+            "grid",
+            "community",
+            "period",
+            "likely_duplicate",
+            "submitted_by",
+            "occurred_on",
+        ]
+
+
+class AccountFilter(filters.FilterSet):
+    resident = IdFilter(field_name="resident")
+    grid = IdFilter(field_name="resident__household__grid")
+    community = IdFilter(field_name="resident__household__grid__community")
+    card_number = filters.CharFilter(max_length=16)
+
+    class Meta:
+        model = Account
+        fields = ["resident", "grid", "community", "card_number"]
+
+
+class EntryFilter(filters.FilterSet):
+    account = IdFilter(field_name="account")
+    resident = IdFilter(field_name="account__resident")
+    grid = IdFilter(field_name="account__resident__household__grid")
+    community = IdFilter(field_name="account__resident__household__grid__community")
+    period = PeriodCodeFilter(field_name="period__code")
+
+    class Meta:
+        model = Entry
+        fields = ["account", "resident", "kind", "period", "grid", "community"]
+
+
+class PeriodFilter(filters.FilterSet):
+    year = YearFilter(field_name="code", method="filter_year", min_value=1000, max_value=9999)
+
+    class Meta:
+        model = Period
+        fields = ["status", "code", "year"]
+
+    def filter_year(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        return queryset.filter(code__startswith=f"{value}Q")
+
+
+class ObjectionFilter(filters.FilterSet):
+    entry = IdFilter(field_name="entry")
+    account = IdFilter(field_name="entry__account")
+    resident = IdFilter(field_name="entry__account__resident")
+    grid = IdFilter(field_name="entry__account__resident__household__grid")
+    community = IdFilter(field_name="entry__account__resident__household__grid__community")
+    period = PeriodCodeFilter(field_name="entry__period__code")
+
+    class Meta:
+        model = Objection
+        fields = ["status", "entry", "account", "resident", "grid", "community", "period"]

@@ -1,0 +1,363 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from core.filters import MAX_ID
+from core.masking import mask_name
+from grids.models import Community, Street
+from points.models import Account, Claim, Entry, Objection, Period, Rule
+
+# Far above any rule book's numbers, far below the integer columns' limit.
+MAX_POINTS = 1_000_000
+# A claim's date names its quarter (2026Q4): four-digit years, and nothing from before the
+# scheme could have existed.
+EARLIEST_CLAIM_DATE = dt.date(2000, 1, 1)
+# The ledger's note column holds 500 characters.
+NOTE_MAX = 500
+MAX_BULK_IDS = 10_000
+
+
+class PeriodCodeField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "The quarter's code, such as 2026Q4.")
+        super().__init__(slug_field="code", read_only=True, **kwargs)
+
+
+# ---------------------------------------------------------------------------- rules
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    community = serializers.PrimaryKeyRelatedField(
+        queryset=Community.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The community whose rule book this is; null for a street's default book.",
+    )
+    street = serializers.PrimaryKeyRelatedField(
+        queryset=Street.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The street whose default rule book this is (copied into new communities).",
+    )
+
+    class Meta:
+        model = Rule
+        fields = [
+            "id",
+            "community",
+            "street",
+            "code",
+            "name",
+            "category",
+            "points",
+            "up_to",
+            "cap_per_quarter",
+            "active",
+        ]
+        # Uniqueness is checked in validate(): DRF's validators for the two nullable
+        # constraints would make both owners required.
+        validators: list[Any] = []
+        extra_kwargs = {
+            "points": {"min_value": 1, "max_value": MAX_POINTS},
+            "cap_per_quarter": {"min_value": 1, "max_value": MAX_POINTS},
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        def current(name: str) -> Any:
+            return attrs[name] if name in attrs else getattr(self.instance, name, None)
+
+        community, street = current("community"), current("street")
+        if self.instance is not None and (
+            community != self.instance.community or street != self.instance.street
+        ):
+            raise serializers.ValidationError(
+                {"community": [_("A rule stays in the rule book it was written in.")]}
+            )
+        if (community is None) == (street is None):
+            raise serializers.ValidationError(
+                {
+                    "community": [
+                        _("Give either a community or a street (for its default rule book).")
+                    ]
+                }
+            )
+        code = current("code")
+        same_code = Rule.objects.filter(code=code, community=community, street=street)
+        if self.instance is not None:
+            same_code = same_code.exclude(pk=self.instance.pk)
+        if same_code.exists():
+            raise serializers.ValidationError(
+                {"code": [_("This rule book already has a rule with this code.")]}
+            )
+        points, up_to, cap = current("points"), current("up_to"), current("cap_per_quarter")
+        if cap is not None and points is not None and not up_to and cap < points:
+            raise serializers.ValidationError(
+                {"cap_per_quarter": [_("The cap is below the rule's points: nobody could claim.")]}
+            )
+        return attrs
+
+
+# ---------------------------------------------------------------------------- claims
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    points = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_POINTS,
+        required=False,
+        help_text="The rule's points; for an 'up to' rule, from 1 to its maximum. "
+        "Defaults to the rule's points.",
+    )
+    occurred_on = serializers.DateField(required=False, help_text="Defaults to today.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    resident_name = serializers.CharField(source="resident.name", read_only=True)
+    rule_name = serializers.CharField(source="rule.name", read_only=True)
+    period = PeriodCodeField()
+    approved_by = serializers.SerializerMethodField(
+        help_text="Who approved the claim; null unless it is approved."
+    )
+
+    class Meta:
+        model = Claim
+        fields = [
+            "id",
+            "resident",
+            "resident_name",
+            "rule",
+            "rule_name",
+            "points",
+            "occurred_on",
+            "note",
+            "period",
+            "status",
+            "likely_duplicate",
+            "submitted_by",
+            "submitted_at",
+            "approved_by",
+            "decided_by",
+            "decided_at",
+            "reject_reason",
+        ]
+        read_only_fields = [
+            "status",
+            "likely_duplicate",
+            "submitted_by",
+            "submitted_at",
+            "decided_by",
+            "decided_at",
+            "reject_reason",
+        ]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_approved_by(self, obj: Claim) -> int | None:
+        return obj.decided_by_id if obj.status == Claim.Status.APPROVED else None
+
+    def validate_occurred_on(self, value: dt.date) -> dt.date:
+        if value < EARLIEST_CLAIM_DATE:
+            raise serializers.ValidationError(_("The date is too far in the past."))
+        return value
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=NOTE_MAX)
+
+
+class ClaimIdsSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        allow_empty=False,
+        max_length=MAX_BULK_IDS,
+        help_text=f"Claim ids, at most {MAX_BULK_IDS:,}.",
+    )
+
+
+class BulkRejectSerializer(ClaimIdsSerializer):
+    reason = serializers.CharField(max_length=NOTE_MAX)
+
+
+class BulkApproveResultSerializer(serializers.Serializer):
+    approved = serializers.IntegerField()
+    skipped = serializers.IntegerField(
+        help_text="Ids sent but not approved: unknown, outside your area, already decided, "
+        "or submitted by you."
+    )
+
+
+class BulkRejectResultSerializer(serializers.Serializer):
+    rejected = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+
+
+# ---------------------------------------------------------------------------- ledger
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    resident_name = serializers.CharField(source="resident.name", read_only=True)
+
+    class Meta:
+        model = Account
+        fields = ["id", "resident", "resident_name", "balance", "card_number"]
+        read_only_fields = fields
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    period = PeriodCodeField()
+
+    class Meta:
+        model = Entry
+        fields = [
+            "id",
+            "account",
+            "seq",
+            "amount",
+            "kind",
+            "period",
+            "balance_after",
+            "reverses",
+            "created_at",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class PeriodSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Period
+        fields = ["id", "code", "starts_on", "ends_on", "status"]
+        read_only_fields = fields
+
+
+# ---------------------------------------------------------------------------- objections
+
+
+class ObjectionSerializer(serializers.ModelSerializer):
+    reason = serializers.CharField(max_length=2000)
+
+    class Meta:
+        model = Objection
+        fields = [
+            "id",
+            "entry",
+            "reason",
+            "status",
+            "raised_by",
+            "created_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "correction",
+        ]
+        read_only_fields = [
+            "status",
+            "raised_by",
+            "created_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "correction",
+        ]
+
+
+class UpholdSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=NOTE_MAX)
+    amount = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=-MAX_POINTS,
+        max_value=MAX_POINTS,
+        help_text="Post an adjustment of this many points; leave out to reverse the entry.",
+    )
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=NOTE_MAX)
+
+
+# ---------------------------------------------------------------------------- notice, ranking
+
+
+class NoticeQuerySerializer(serializers.Serializer):
+    grid = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The grid (required).")
+
+
+class NoticeRowSerializer(serializers.Serializer):
+    """One line of the public notice (季度公示): the name is always partly masked."""
+
+    resident = serializers.IntegerField(source="id")
+    name = serializers.SerializerMethodField()
+    address = serializers.CharField(source="household.address")
+    earned = serializers.IntegerField(help_text="Points earned in the quarter.")
+    balance = serializers.IntegerField()
+
+    def get_name(self, obj: Any) -> str:
+        return mask_name(obj.name)
+
+
+class NoticeSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    grid = serializers.IntegerField()
+    objection_deadline = serializers.DateField(
+        help_text="The last day residents may object to an entry of the quarter."
+    )
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = NoticeRowSerializer(many=True)
+
+
+class RankingQuerySerializer(serializers.Serializer):
+    community = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="Defaults to your community when you have exactly one.",
+    )
+    year = serializers.IntegerField(
+        min_value=2000, max_value=9999, required=False, help_text="Defaults to this year."
+    )
+    party_only = serializers.BooleanField(
+        required=False, default=False, help_text="Rank party members only."
+    )
+
+
+class RankingRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(help_text="Ties share a rank.")
+    top_three = serializers.SerializerMethodField(
+        help_text="Ranked 1 to 3 with points earned in the year."
+    )
+    resident = serializers.IntegerField(source="id")
+    name = serializers.SerializerMethodField(
+        help_text="In full for the community's committee and street admins; masked otherwise."
+    )
+    grid = serializers.IntegerField(source="household.grid_id")
+    is_party_member = serializers.BooleanField()
+    earned = serializers.IntegerField(help_text="Points earned in the year.")
+
+    def get_top_three(self, obj: Any) -> bool:
+        return obj.rank <= 3 and obj.earned > 0
+
+    def get_name(self, obj: Any) -> str:
+        return obj.name if self.context.get("full_names") else mask_name(obj.name)
+
+
+# ---------------------------------------------------------------------------- me
+
+
+@extend_schema_serializer(many=False)
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField(), help_text="Group names.")
+    resident = serializers.IntegerField(allow_null=True)
+    grid = serializers.IntegerField(allow_null=True)
+    community = serializers.IntegerField(allow_null=True)
+    balance = serializers.IntegerField(allow_null=True)
+    earned_this_quarter = serializers.IntegerField(allow_null=True)
+    card_number = serializers.CharField(
+        allow_null=True, help_text="Null until the resident's points account is opened."
+    )
