@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -24,6 +25,7 @@ from grids.models import (
     StreetAdmin,
 )
 from grids.services import end_assignments_today
+from points.services import copy_default_rules
 
 # ---------------------------------------------------------------------------- territory
 
@@ -40,6 +42,13 @@ class CommunityAdmin(ScopedModelAdmin):
     list_filter = [("street", ScopedRelatedFilter), "kind"]
     list_select_related = ["street"]
     search_fields = ["name", "code"]
+
+    @transaction.atomic
+    def save_model(self, request: HttpRequest, obj: Community, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            # A new community starts with its street's default rule book (积分细则).
+            copy_default_rules(community=obj)
 
 
 @admin.register(Grid)

@@ -35,11 +35,11 @@ class RuleSpec:
 
 # The street's default book; each community gets a copy (points.services.copy_default_rules).
 RULES = (
-    RuleSpec("B01", "参加村（居）委会组织的活动", _B, 2, cap_per_quarter=8),
+    RuleSpec("B01", "参加村委会组织的活动", _B, 2, cap_per_quarter=8),
     RuleSpec("B02", "参与政策宣传", _B, 1, cap_per_quarter=6),
-    RuleSpec("R01", "参与网格内卫生清扫（每次）", _R, 1, cap_per_quarter=30),
-    RuleSpec("R02", "协助排查安全隐患（每处）", _R, 2),
-    RuleSpec("R03", "为村里发展出谋划策被采用（每项）", _R, 10, up_to=True),
+    RuleSpec("R01", "参与网格内卫生清扫", _R, 1, cap_per_quarter=30),
+    RuleSpec("R02", "协助排查安全隐患", _R, 2),
+    RuleSpec("R03", "为村里发展出谋划策被采用", _R, 10, up_to=True),
     RuleSpec("R04", "见义勇为", _R, 10, up_to=True),
     RuleSpec("R05", "化解邻里纠纷", _R, 3),
     RuleSpec("R06", "带头完成抗旱防汛等急难任务", _R, 5),

@@ -100,7 +100,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"  # residents on to /me/, staff to the admin
 
 # ---------------------------------------------------------------------------- i18n
 LANGUAGE_CODE = "zh-hans"

@@ -265,3 +265,20 @@ def test_partner_unit_shows_only_the_agreements_and_communities_in_scope(world, 
     assert "泰山社区" in page and "外村" not in page
     listing = staff_client(world.admin1).get(url("partnerunit")).content.decode()
     assert "泰山社区" in listing and "外村" not in listing
+
+
+def test_a_community_added_in_the_admin_gets_its_streets_default_rule_book(world, client):
+    from points.models import Rule
+
+    Rule.objects.create(
+        street=world.street1, code="R01", name="卫生清扫", category="reward", points=1
+    )
+    client.force_login(world.superuser)
+    r = client.post(
+        "/admin/grids/community/add/",
+        {"street": world.street1.pk, "name": "新村", "code": "xincun", "kind": "village"},
+    )
+    assert r.status_code == 302, r.content[:500]
+    assert list(Rule.objects.filter(community__code="xincun").values_list("code", flat=True)) == [
+        "R01"
+    ]

@@ -1,0 +1,217 @@
+"""Server-rendered pages for points: the resident's own page, the quarterly public notice
+(季度公示), the printable sheet of points cards (积分卡) and the page a card's QR code opens.
+
+Thin views: scope through `for_user()`, reads through points.selectors, templates render.
+Anything outside a user's scope answers 404, so a card number or a grid id reveals nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import segno
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from core.masking import mask_name
+from core.scope import scope_for
+from grids.models import Grid
+from points import selectors, services
+from points.models import Account, Entry, Period
+from residents.models import Resident
+
+STATEMENT_PAGE_SIZE = 20
+CARD_RECENT_ENTRIES = 5
+
+
+def home(request: HttpRequest) -> HttpResponseRedirect:
+    """`/`: a resident goes to their own page, everyone else to the admin."""
+    user = request.user
+    if user.is_authenticated and not user.is_staff and scope_for(user).resident_id:
+        return HttpResponseRedirect(reverse("points:me"))
+    return HttpResponseRedirect(reverse("admin:index"))
+
+
+def _this_quarter() -> QuerySet[Period]:
+    """The current quarter as a queryset (empty until something was posted in it): reading a
+    page must not create the period."""
+    code, _start, _end = Period.bounds(timezone.localdate())
+    return Period.objects.filter(code=code)
+
+
+def _visible_grid(user: Any, grid_id: int, *, residents_too: bool) -> Grid:
+    """The grid if the user's scope includes it, else 404. With `residents_too`, a resident of
+    the grid also sees it (the public notice is theirs to read)."""
+    grids = Grid.objects.select_related("community")
+    grid = grids.for_user(user).filter(pk=grid_id).first()
+    resident_id = scope_for(user).resident_id
+    if grid is None and residents_too and resident_id:
+        grid = grids.filter(pk=grid_id, households__residents__id=resident_id).first()
+    if grid is None:
+        raise Http404
+    return grid
+
+
+def qr_svg(data: str, *, title: str = "") -> SafeString:
+    """An inline SVG QR code (segno); sized by the page's CSS, not by the SVG."""
+    code = segno.make(data, error="m", micro=False)
+    return mark_safe(code.svg_inline(border=2, omitsize=True, title=title or None))
+
+
+# ---------------------------------------------------------------------------- the resident
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    entry: Entry
+    description: str
+    day: dt.date  # when it happened: the claim's day for an award, else the posting day
+
+
+def _statement_lines(entries: list[Entry]) -> list[StatementLine]:
+    claims = selectors.claims_of_entries(entries)
+    lines = []
+    for entry in entries:
+        claim = claims.get(entry.pk)
+        if claim is not None:
+            parts, day = [claim.rule.name, claim.note], claim.occurred_on
+        else:
+            parts, day = [entry.note], timezone.localdate(entry.created_at)
+        lines.append(StatementLine(entry, " · ".join(p for p in parts if p), day))
+    return lines
+
+
+@login_required
+def me(request: HttpRequest) -> HttpResponse:
+    """A resident's balance, points earned this quarter, card number and history."""
+    resident_id = scope_for(request.user).resident_id
+    if resident_id is None:
+        return render(request, "points/not_a_resident.html")
+    resident = Resident.objects.select_related("household__grid__community").get(pk=resident_id)
+    # Opens the account (and its card number) on a first visit; later visits only read.
+    account = services.account_for(resident)
+    page = Paginator(selectors.account_statement(account=account), STATEMENT_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    notices = Period.objects.filter(starts_on__lte=timezone.localdate()).order_by("-starts_on")[:2]
+    return render(
+        request,
+        "points/me.html",
+        {
+            "resident": resident,
+            "grid": resident.household.grid,
+            "account": account,
+            "earned_this_quarter": selectors.earned(account=account, periods=_this_quarter()),
+            "quarter_code": Period.bounds(timezone.localdate())[0],
+            "page": page,
+            "lines": _statement_lines(list(page.object_list)),
+            "notices": notices,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------- public notice
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    name: str
+    address: str
+    earned: int
+    balance: int
+
+
+@login_required
+def notice(request: HttpRequest, code: str, grid_id: int) -> HttpResponse:
+    """The quarter's public notice of one grid, printable on A4: masked names, points earned
+    in the quarter, balances, and the last day for objections."""
+    period = get_object_or_404(Period, code=code)
+    grid = _visible_grid(request.user, grid_id, residents_too=True)
+    rows = [
+        NoticeRow(mask_name(r.name), r.household.address, r.earned, r.balance)
+        for r in selectors.notice_rows(period=period, grid_id=grid.pk)
+    ]
+    return render(
+        request,
+        "points/notice.html",
+        {
+            "period": period,
+            "grid": grid,
+            "community": grid.community,
+            "rows": rows,
+            "total_earned": sum(r.earned for r in rows),
+            "deadline": services.notice_deadline(period=period, community=grid.community),
+            "printed_on": timezone.localdate(),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------- cards
+
+
+def card_url(request: HttpRequest, number: str) -> str:
+    return request.build_absolute_uri(reverse("points:card", args=[number]))
+
+
+@login_required
+def card_sheet(request: HttpRequest, grid_id: int) -> HttpResponse:
+    """A4 sheets of points cards for every resident of a grid, each with its QR code."""
+    grid = _visible_grid(request.user, grid_id, residents_too=False)
+    # Cards are printed for everyone: open the accounts still missing (one statement).
+    services.ensure_accounts(Resident.objects.filter(household__grid=grid))
+    accounts = (
+        selectors.accounts_for(request.user)
+        .filter(resident__household__grid=grid)
+        .select_related("resident__household")
+        .order_by("resident__household_id", "resident_id")
+    )
+    cards = [
+        (account, qr_svg(card_url(request, account.card_number), title=account.card_number))
+        for account in accounts
+    ]
+    return render(
+        request,
+        "points/card_sheet.html",
+        {"grid": grid, "community": grid.community, "cards": cards},
+    )
+
+
+@login_required
+def card(request: HttpRequest, number: str) -> HttpResponse:
+    """What scanning a card shows to a grid worker (or committee, street admin, the resident
+    themselves): name, balance, points earned this quarter, the last few entries."""
+    account: Account | None = (
+        selectors.accounts_for(request.user)
+        .select_related("resident__household__grid__community")
+        .filter(card_number=number)
+        .first()
+    )
+    if account is None:
+        raise Http404
+    entries = list(selectors.account_statement(account=account)[:CARD_RECENT_ENTRIES])
+    may_claim = request.user.is_staff and request.user.has_perm("points.add_claim")
+    return render(
+        request,
+        "points/card.html",
+        {
+            "account": account,
+            "resident": account.resident,
+            "grid": account.resident.household.grid,
+            "earned_this_quarter": selectors.earned(account=account, periods=_this_quarter()),
+            "quarter_code": Period.bounds(timezone.localdate())[0],
+            "lines": _statement_lines(entries),
+            "claim_url": (
+                reverse("admin:points_claim_add") + f"?resident={account.resident_id}"
+                if may_claim
+                else ""
+            ),
+        },
+    )

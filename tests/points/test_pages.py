@@ -1,0 +1,351 @@
+"""The residents' pages (/me/, the login), the public notice and the points cards.
+
+Personas from tests/conftest.py: `resident` is 赵爱国 of grid 1 (community 1, 新庄赵村);
+worker1 works grid 1, worker2 grid 2 of the same community; committee1 sits in community 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from points import pages, services
+from points.models import Account, Claim, Period, Policy, Rule
+from tests import factories as f
+
+
+@pytest.fixture
+def rules(world: Any) -> dict[str, Rule]:
+    def rule(code: str, category: str, points: int, **kw: Any) -> Rule:
+        return Rule.objects.create(
+            community=world.community1, code=code, name=code, category=category, points=points,
+            **kw,
+        )  # fmt: skip
+
+    return {
+        "clean": rule("clean", "reward", 1),
+        "idea": rule("idea", "reward", 10, up_to=True),
+        "rules": rule("rules", "deduction", 5),
+    }
+
+
+def award(world: Any, rule: Rule, resident: Any, points: int | None = None, **kw: Any) -> Claim:
+    """A claim by the grid's worker, approved by the committee: the road the points take."""
+    worker = world.worker1 if resident.household.grid_id == world.grid1.pk else world.worker2
+    claim = services.submit_claim(
+        user=worker.user, resident=resident, rule=rule, points=points, **kw
+    )
+    return services.approve_claim(claim=claim, approver=world.committee1)
+
+
+@pytest.fixture
+def ledger(world: Any, rules: dict[str, Rule]) -> Period:
+    """赵爱国 (grid 1): +1, +7, −5 this quarter, balance 3. 赵秀英 (grid 2): +4."""
+    award(world, rules["clean"], world.resident1, note="扫门前")
+    award(world, rules["idea"], world.resident1, points=7)
+    award(world, rules["rules"], world.resident1)
+    award(world, rules["idea"], world.resident2, points=4)
+    return services.current_period()
+
+
+def client_for(user: Any | None) -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def card_of(resident: Any) -> str:
+    return Account.objects.get(resident=resident).card_number
+
+
+def login_redirect(next_url: str) -> str:
+    return f"{reverse('login')}?next={next_url}"
+
+
+# ---------------------------------------------------------------------------- /me/
+
+
+def test_resident_sees_their_balance_earned_points_card_number_and_history(world, ledger):
+    response = client_for(world.resident_user).get("/me/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert re.search(r'id="balance">3<', page)
+    assert re.search(r'id="earned">3<', page)  # 1 + 7 − 5, all in this quarter
+    assert card_of(world.resident1) in page
+    assert [line.entry.amount for line in response.context["lines"]] == [-5, 7, 1]
+    assert [line.entry.balance_after for line in response.context["lines"]] == [3, 8, 1]
+    assert "+7" in page and "-5" in page
+    assert "clean · 扫门前" in page  # the rule behind the entry, and the claim's note
+    assert timezone.localdate().isoformat() in page
+    assert "赵秀英" not in page
+
+
+def test_me_page_is_made_for_a_360_px_phone(world, ledger):
+    page = client_for(world.resident_user).get("/me/").content.decode()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    css = "\n".join(re.findall(r"<style>(.*?)</style>", page, flags=re.S))
+    assert css, "the page carries its own small stylesheet"
+    fixed = re.findall(r"(?<![-\w])(?:min-)?width\s*:\s*([\d.]+)(px|mm|cm|in)", css)
+    assert all(unit == "px" and float(n) <= 360 for n, unit in fixed), fixed
+    assert "<script" not in page  # no framework, nothing to download
+    assert "//" not in re.sub(r"/\*.*?\*/", "", css, flags=re.S)  # no CDN, no remote font
+
+
+def test_history_shows_twenty_entries_a_page(world, rules):
+    for _ in range(25):
+        services.submit_claim(
+            user=world.worker1.user, resident=world.resident1, rule=rules["idea"], points=1
+        )
+    services.bulk_approve_claims(claims=Claim.objects.all(), approver=world.committee1)
+    client = client_for(world.resident_user)
+
+    first = client.get("/me/")
+    assert [line.entry.seq for line in first.context["lines"]] == list(range(25, 5, -1))
+    assert "Page 1 of 2" in first.content.decode()
+    second = client.get("/me/?page=2")
+    assert [line.entry.seq for line in second.context["lines"]] == [5, 4, 3, 2, 1]
+    assert client.get("/me/?page=junk").status_code == 200  # the first page, not an error
+
+
+def test_resident_with_no_account_yet_gets_one_on_their_first_visit(world):
+    response = client_for(world.resident_user).get("/me/")
+    assert response.status_code == 200
+    account = Account.objects.get(resident=world.resident1)
+    assert account.balance == 0
+    assert account.card_number in response.content.decode()
+    assert "No points yet." in response.content.decode()
+
+
+def test_anonymous_visitor_of_me_is_sent_to_the_login_page(db):
+    response = client_for(None).get("/me/")
+    assert response.status_code == 302
+    assert response.url == login_redirect("/me/")
+
+
+def test_user_who_is_not_a_resident_is_told_the_page_is_for_residents(world):
+    world.worker1.user.is_staff = True
+    world.worker1.user.save(update_fields=["is_staff"])
+    response = client_for(world.worker1.user).get("/me/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "This page is for residents" in page
+    assert 'href="/admin/"' in page
+
+    page = client_for(world.stranger).get("/me/").content.decode()
+    assert "This page is for residents" in page
+    assert 'href="/admin/"' not in page  # not staff: no way in there
+
+
+# ---------------------------------------------------------------------------- logging in
+
+
+def test_resident_logs_in_on_the_login_page_and_lands_on_me(world, ledger):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    login_page = client.get(reverse("login"))
+    assert login_page.status_code == 200
+    assert 'name="viewport"' in login_page.content.decode()
+
+    response = client.post(
+        reverse("login"), {"username": "resident", "password": "pw"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == "/me/"
+    assert re.search(r'id="balance">3<', response.content.decode())
+
+
+def test_login_sends_the_resident_back_to_the_page_they_asked_for(world, ledger):
+    card = reverse("points:card", args=[card_of(world.resident1)])
+    response = Client().post(
+        reverse("login"), {"username": "resident", "password": "pw", "next": card}
+    )
+    assert response.status_code == 302
+    assert response.url == card
+
+
+def test_a_wrong_password_shows_the_login_page_again(world):
+    response = client_for(None).post(reverse("login"), {"username": "resident", "password": "x"})
+    assert response.status_code == 200
+    assert "did not match" in response.content.decode()
+    assert "_auth_user_id" not in response.wsgi_request.session
+
+
+def test_logout_is_a_post_and_ends_the_session(world):
+    client = client_for(world.resident_user)
+    assert client.get(reverse("logout")).status_code == 405
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert client.get("/me/").status_code == 302
+
+
+def test_the_front_door_sends_a_resident_to_me_and_staff_to_the_admin(world):
+    assert client_for(world.resident_user).get("/").url == "/me/"
+    assert client_for(world.superuser).get("/").url == "/admin/"
+    assert client_for(None).get("/").url == "/admin/"
+
+
+# ---------------------------------------------------------------------------- public notice
+
+
+def notice_url(period: Period, grid: Any) -> str:
+    return reverse("points:notice", args=[period.code, grid.pk])
+
+
+def test_notice_shows_masked_names_addresses_and_the_quarters_numbers(world, rules, ledger):
+    neighbour = f.ResidentFactory(household=world.household1, name="赵国强")
+    Policy.objects.create(community=world.community1, objection_days=10)
+
+    response = client_for(world.committee1).get(notice_url(ledger, world.grid1))
+    assert response.status_code == 200
+    rows = [(r.name, r.address, r.earned, r.balance) for r in response.context["rows"]]
+    address = world.household1.address
+    assert rows == [("赵*国", address, 3, 3), ("赵*强", address, 0, 0)]
+    page = response.content.decode()
+    assert "赵*国" in page and "赵*强" in page
+    assert "赵爱国" not in page and neighbour.name not in page
+    assert "赵秀英" not in page and "赵*英" not in page  # grid 2 has its own notice
+    assert "新庄赵村" in page and world.grid1.name in page and ledger.code in page
+    deadline = ledger.ends_on + dt.timedelta(days=10)
+    assert deadline.isoformat() in page
+    assert "@page { size: A4" in page
+
+
+def test_notice_counts_only_the_points_earned_in_that_quarter(world, rules, ledger):
+    previous_day = ledger.starts_on - dt.timedelta(days=1)
+    earlier = services.period_for(previous_day)
+    response = client_for(world.committee1).get(notice_url(earlier, world.grid1))
+    assert [(r.earned, r.balance) for r in response.context["rows"]] == [(0, 3)]
+
+
+@pytest.mark.parametrize(
+    ("who", "grid", "status"),
+    [
+        ("worker1", "grid1", 200),
+        ("committee1", "grid2", 200),
+        ("admin1", "grid1", 200),
+        ("resident_user", "grid1", 200),  # the resident's own grid
+        ("worker2", "grid1", 404),
+        ("committee3", "grid1", 404),
+        ("admin2", "grid1", 404),
+        ("resident_user", "grid2", 404),
+        ("stranger", "grid1", 404),
+    ],
+)
+def test_notice_is_shown_inside_the_scope_and_not_found_outside(world, ledger, who, grid, status):
+    user = getattr(world, who)
+    user = getattr(user, "user", user)  # a GridWorker carries its login
+    response = client_for(user).get(notice_url(ledger, getattr(world, grid)))
+    assert response.status_code == status
+
+
+def test_notice_asks_an_anonymous_visitor_to_log_in(world, ledger):
+    url = notice_url(ledger, world.grid1)
+    assert client_for(None).get(url).url == login_redirect(url)
+
+
+def test_notice_of_an_unknown_quarter_is_not_found(world):
+    response = client_for(world.committee1).get(f"/notice/1999Q1/{world.grid1.pk}/")
+    assert response.status_code == 404
+
+
+# ---------------------------------------------------------------------------- cards
+
+
+def test_card_sheet_has_one_qr_code_per_resident_encoding_the_card_url(world, monkeypatch):
+    extra = [f.ResidentFactory(household=world.household1) for _ in range(2)]
+    encoded: list[str] = []
+    make = pages.segno.make
+
+    def spy(data: str, **kwargs: Any) -> Any:
+        encoded.append(data)
+        return make(data, **kwargs)
+
+    monkeypatch.setattr(pages.segno, "make", spy)
+    response = client_for(world.worker1.user).get(
+        reverse("points:card_sheet", args=[world.grid1.pk])
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+
+    residents = [world.resident1, *extra]
+    numbers = [card_of(r) for r in residents]  # the sheet opened the missing accounts
+    assert page.count("<svg") == len(residents)
+    assert sorted(encoded) == sorted(f"http://testserver/cards/{n}/" for n in numbers)
+    for resident, number in zip(residents, numbers, strict=True):
+        assert number in page
+        assert resident.name in page  # the card belongs to the resident: full name
+    assert world.resident2.name not in page
+    assert "@page { size: A4" in page
+
+
+@pytest.mark.parametrize("who", ["worker2", "committee3", "resident_user", "stranger"])
+def test_card_sheet_of_a_grid_outside_the_scope_is_not_found(world, who):
+    user = getattr(world, who)
+    user = getattr(user, "user", user)
+    response = client_for(user).get(reverse("points:card_sheet", args=[world.grid1.pk]))
+    assert response.status_code == 404
+    assert not Account.objects.exists()  # and opened no account on the way
+
+
+def test_grid_worker_scanning_a_card_sees_the_balance_and_the_last_five_entries(world, rules):
+    for points in range(1, 8):
+        award(world, rules["idea"], world.resident1, points=points)
+    number = card_of(world.resident1)
+    response = client_for(world.worker1.user).get(reverse("points:card", args=[number]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert world.resident1.name in page and number in page
+    assert re.search(r'id="balance">28<', page)
+    assert re.search(r'id="earned">28<', page)
+    assert [line.entry.amount for line in response.context["lines"]] == [7, 6, 5, 4, 3]
+
+
+def test_scanning_a_card_while_logged_out_leads_to_the_login_page(world, ledger):
+    url = reverse("points:card", args=[card_of(world.resident1)])
+    response = client_for(None).get(url)
+    assert response.status_code == 302
+    assert response.url == login_redirect(url)
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("worker1", 200),
+        ("committee1", 200),
+        ("admin1", 200),
+        ("resident_user", 200),  # their own card
+        ("worker2", 404),  # the same community, another grid
+        ("committee3", 404),
+        ("stranger", 404),
+    ],
+)
+def test_a_card_is_shown_inside_the_scope_and_not_found_outside(world, ledger, who, status):
+    user = getattr(world, who)
+    user = getattr(user, "user", user)
+    url = reverse("points:card", args=[card_of(world.resident1)])
+    assert client_for(user).get(url).status_code == status
+
+
+def test_a_resident_cannot_open_a_neighbours_card_or_an_unknown_number(world, ledger):
+    client = client_for(world.resident_user)
+    assert client.get(reverse("points:card", args=[card_of(world.resident2)])).status_code == 404
+    assert client.get(reverse("points:card", args=["0000000000"])).status_code == 404
+
+
+def test_card_page_offers_a_claim_to_a_worker_who_may_claim(world, ledger):
+    from django.contrib.auth.models import Permission
+
+    user = world.worker1.user
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.user_permissions.add(Permission.objects.get(codename="add_claim"))
+    url = reverse("points:card", args=[card_of(world.resident1)])
+    page = client_for(user).get(url).content.decode()
+    assert f"/admin/points/claim/add/?resident={world.resident1.pk}" in page
+    page = client_for(world.resident_user).get(url).content.decode()
+    assert "/admin/points/claim/add/" not in page
