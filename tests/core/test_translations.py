@@ -1,5 +1,6 @@
 """The zh-hans translation: every string translated, the committed .mo compiled from the
-committed .po, and the product actually speaking Chinese (models, API errors, admin).
+committed .po, and the product actually speaking Chinese (models, API errors, admin, the
+resident's points page).
 
 The .po is read by the small parser below, so the tests need neither polib nor gettext tools.
 After changing a wrapped string: `manage.py makemessages -l zh_Hans ...`, translate, then
@@ -21,6 +22,8 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 from grids.models import GridWorker
+from points.models import Claim
+from points.models import Entry as LedgerEntry  # Entry here is a .po entry
 from residents.models import Household, Resident, Visit
 from tests import factories as f
 
@@ -265,3 +268,40 @@ def test_the_admin_index_stays_english_for_an_english_browser(superuser):
     assert "Grid governance and points" in page
     assert "Residents" in page
     assert "居民管理" not in page
+
+
+# ---------------------------------------------------------------------------- points
+
+
+def test_points_model_names_and_choices_are_chinese_under_zh_hans():
+    with translation.override("zh-hans"):
+        assert str(Claim._meta.verbose_name) == "积分申报"
+        assert str(Claim.Status.SUBMITTED.label) == "待审核"
+        assert str(LedgerEntry._meta.verbose_name) == "积分流水"
+        assert str(LedgerEntry.Kind.REVERSAL.label) == "冲正"
+        assert str(LedgerEntry.Kind.EXPIRY.label) == "过期清零"
+    with translation.override("en"):
+        assert str(Claim._meta.verbose_name) == "points claim"
+        assert str(LedgerEntry.Kind.REVERSAL.label) == "reversal"
+
+
+def resident_page(world, language: str) -> str:
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(world.resident_user)
+    r = client.get("/me/")
+    assert r.status_code == 200
+    return r.content.decode()
+
+
+def test_the_resident_page_is_chinese_for_a_chinese_browser(world):
+    page = resident_page(world, "zh-hans")
+    assert world.resident1.name in page
+    for text in ("我的积分", "积分余额", "积分卡号", "退出登录"):
+        assert text in page, text
+    assert "My points" not in page
+
+
+def test_the_resident_page_stays_english_for_an_english_browser(world):
+    page = resident_page(world, "en")
+    assert "My points" in page
+    assert "我的积分" not in page
