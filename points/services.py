@@ -478,13 +478,13 @@ def _bulk_approve_in_one_statement(
             FROM (SELECT account_id, SUM(amount) AS total, COUNT(*) AS n
                   FROM posted GROUP BY account_id) t
             WHERE acc.id = t.account_id
-            RETURNING acc.id
         )
-        SELECT (SELECT COUNT(*) FROM approved), (SELECT COUNT(*) FROM moved)
+        -- Data-modifying CTEs run to completion whether read or not (moved is not).
+        SELECT COUNT(*) FROM approved
     """
     with connection.cursor() as cur:
         cur.execute(sql, {**values, **names})
-        decided, _moved = cur.fetchone()
+        (decided,) = cur.fetchone()
     return decided
 
 
