@@ -90,6 +90,18 @@ def _is_multi_valued(model: type[models.Model], path: str) -> bool:
     return False
 
 
+def paths_through_resident(to_resident: str) -> dict[str, str]:
+    """`scope_paths` for a model that belongs to one resident, reached through `to_resident`
+    (e.g. "resident", or "account__resident"): the resident's grid, community and street."""
+    household = f"{to_resident}__household"
+    return {
+        "street": f"{household}__grid__community__street_id",
+        "community": f"{household}__grid__community_id",
+        "grid": f"{household}__grid_id",
+        "resident": f"{to_resident}_id",
+    }
+
+
 class ScopedQuerySet(models.QuerySet):
     """`Model.objects.for_user(user)`: the rows the user may see; nothing for a stranger."""
 

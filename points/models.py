@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from core.scope import ScopedQuerySet
+from core.scope import ScopedQuerySet, paths_through_resident
 
 
 class Period(models.Model):  # 季度
@@ -197,12 +197,7 @@ class Claim(models.Model):  # 积分申报
     reject_reason = models.TextField(_("reason for rejection"), blank=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = {
-        "street": "resident__household__grid__community__street_id",
-        "community": "resident__household__grid__community_id",
-        "grid": "resident__household__grid_id",
-        "resident": "resident_id",
-    }
+    scope_paths = paths_through_resident("resident")
 
     class Meta:
         verbose_name = _("points claim")
@@ -240,12 +235,7 @@ class Account(models.Model):  # 积分账户 (and its card, 积分卡)
     last_seq = models.PositiveIntegerField(_("entries"), default=0)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = {
-        "street": "resident__household__grid__community__street_id",
-        "community": "resident__household__grid__community_id",
-        "grid": "resident__household__grid_id",
-        "resident": "resident_id",
-    }
+    scope_paths = paths_through_resident("resident")
 
     class Meta:
         verbose_name = _("points account")
@@ -318,12 +308,7 @@ class Entry(models.Model):  # 积分流水
     created_at = models.DateTimeField(_("posted at"), auto_now_add=True)
 
     objects = EntryQuerySet.as_manager()
-    scope_paths = {
-        "street": "account__resident__household__grid__community__street_id",
-        "community": "account__resident__household__grid__community_id",
-        "grid": "account__resident__household__grid_id",
-        "resident": "account__resident_id",
-    }
+    scope_paths = paths_through_resident("account__resident")
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -402,12 +387,7 @@ class Objection(models.Model):  # 公示异议
     created_at = models.DateTimeField(_("raised at"), auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = {
-        "street": "entry__account__resident__household__grid__community__street_id",
-        "community": "entry__account__resident__household__grid__community_id",
-        "grid": "entry__account__resident__household__grid_id",
-        "resident": "entry__account__resident_id",
-    }
+    scope_paths = paths_through_resident("entry__account__resident")
 
     class Meta:
         verbose_name = _("objection")
@@ -417,6 +397,15 @@ class Objection(models.Model):  # 公示异议
             models.CheckConstraint(
                 condition=Q(status="open") | ~Q(decision_note=""),
                 name="objection_decision_has_reason",
+            ),
+            # Two residents' taps at once cannot both open an objection to one entry.
+            models.UniqueConstraint(
+                fields=["entry"],
+                condition=Q(status="open"),
+                name="one_open_objection_per_entry",
+                violation_error_message=_(
+                    "An objection to this entry is already waiting for a decision."
+                ),
             ),
         ]
 

@@ -674,6 +674,17 @@ def test_resident_may_object_only_to_their_own_entries(world, rules, posted):
     assert Objection.objects.count() == 1
 
 
+def test_the_database_holds_one_open_objection_per_entry_even_past_the_service(
+    world, posted, objection
+):
+    # Two requests racing past the service's check meet the partial unique index.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Objection.objects.create(entry=posted, raised_by=world.resident_user, reason="再说")
+    Objection.objects.filter(pk=objection.pk).update(status="dismissed", decision_note="查无")
+    Objection.objects.create(entry=posted, raised_by=world.resident_user, reason="再说")
+    assert Objection.objects.filter(entry=posted).count() == 2
+
+
 @pytest.fixture
 def objection(world, posted):
     with at(dt.date(2026, 12, 1)):
