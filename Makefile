@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test lint migrate demo ci clean worker beat bench-scoped-reads
+.PHONY: setup run test lint migrate demo ci clean worker beat bench-scoped-reads bench-points-ledger
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ beat: setup
 
 bench-scoped-reads: setup
 	$(PY) bench/scoped_reads.py $(BENCH_ARGS)
+
+bench-points-ledger: setup
+	$(PY) bench/points_ledger.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .pytest_cache

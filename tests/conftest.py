@@ -94,5 +94,27 @@ def client_for():
 
 
 @pytest.fixture
+def staff_client():
+    """staff_client(user, *codenames) → a Django Client logged in as the user (a GridWorker
+    stands for its login), made staff (the personas are not) and given the model permissions
+    named (e.g. "change_claim"), asking for English pages."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    def make(user: object, *codenames: str) -> Client:
+        user = getattr(user, "user", user)
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        if codenames:
+            user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+        client = Client(HTTP_ACCEPT_LANGUAGE="en")
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"

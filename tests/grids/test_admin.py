@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -35,22 +34,6 @@ SERIAL = itertools.count()
 
 def url(model: str, action: str = "changelist", *args: Any) -> str:
     return reverse(f"admin:grids_{model}_{action}", args=args)
-
-
-@pytest.fixture
-def staff_client():
-    """staff_client(user) → a Client logged in as the user, made staff (the personas are not),
-    asking for English pages."""
-
-    def make(user: Any) -> Client:
-        if not user.is_staff:
-            user.is_staff = True
-            user.save(update_fields=["is_staff"])
-        client = Client(HTTP_ACCEPT_LANGUAGE="en")
-        client.force_login(user)
-        return client
-
-    return make
 
 
 def add_rows(world: Any, n: int) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -29,28 +28,6 @@ ALL_POINTS = [
 
 def url(model: str, action: str = "changelist", *args: Any) -> str:
     return reverse(f"admin:points_{model}_{action}", args=args)
-
-
-@pytest.fixture
-def staff_client():
-    """staff_client(user, *codenames) → a Client logged in as the user, made staff and given
-    the points permissions named, asking for English pages."""
-
-    def make(user: Any, *codenames: str) -> Client:
-        user = getattr(user, "user", user)  # a GridWorker carries its login
-        if not user.is_staff:
-            user.is_staff = True
-            user.save(update_fields=["is_staff"])
-        if codenames:
-            perms = Permission.objects.filter(
-                content_type__app_label="points", codename__in=codenames
-            )
-            user.user_permissions.add(*perms)
-        client = Client(HTTP_ACCEPT_LANGUAGE="en")
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -28,22 +28,6 @@ def url(model: str, action: str = "changelist", *args: Any) -> str:
 
 
 @pytest.fixture
-def staff_client():
-    """staff_client(user) → a Client logged in as the user, made staff (the personas are not),
-    asking for English pages."""
-
-    def make(user: Any) -> Client:
-        if not user.is_staff:
-            user.is_staff = True
-            user.save(update_fields=["is_staff"])
-        client = Client(HTTP_ACCEPT_LANGUAGE="en")
-        client.force_login(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
 def full_id_viewer(world):
     """A committee member of community 1 who also holds the full-ID permission."""
     member = f.committee_member(world.community1, "officer")

@@ -44,22 +44,6 @@ HEADERS = [
 
 
 @pytest.fixture
-def staff_client():
-    """staff_client(user) → a Client logged in as the user, made staff (the personas are not),
-    asking for English pages."""
-
-    def make(user: Any) -> Client:
-        if not user.is_staff:
-            user.is_staff = True
-            user.save(update_fields=["is_staff"])
-        client = Client(HTTP_ACCEPT_LANGUAGE="en")
-        client.force_login(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
 def demo(db):
     """The demo data (core/demo.py), which the sample file is written for."""
     from core import demo
