@@ -11,12 +11,15 @@ from grids.views import (
 )
 from points.views import (
     AccountViewSet,
+    CatalogItemViewSet,
     ClaimViewSet,
     EntryViewSet,
     MeViewSet,
     ObjectionViewSet,
+    OrderViewSet,
     PeriodViewSet,
     RankingViewSet,
+    RedemptionWindowViewSet,
     RuleViewSet,
 )
 from residents.views import (
@@ -48,4 +51,7 @@ router.register("point-entries", EntryViewSet)
 router.register("periods", PeriodViewSet)
 router.register("rankings", RankingViewSet, basename="ranking")
 router.register("objections", ObjectionViewSet)
+router.register("catalog-items", CatalogItemViewSet)
+router.register("redemption-windows", RedemptionWindowViewSet)
+router.register("redemption-orders", OrderViewSet)
 router.register("me", MeViewSet, basename="me")

@@ -43,6 +43,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "points.entry": ("view",),
         "points.period": ("view",),
         "points.objection": ("view", "change"),
+        "points.catalogitem": ("view",),
+        "points.redemptionwindow": ("view", "add"),
+        "points.order": ("view",),
+        "points.orderline": ("view",),
     },
     COMMITTEE: {
         "grids.street": ("view",),
@@ -63,6 +67,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "points.entry": ("view",),
         "points.period": ("view",),
         "points.objection": ("view", "change"),
+        "points.catalogitem": _CRUD,
+        "points.redemptionwindow": ("view",),
+        "points.order": _RW,
+        "points.orderline": ("view",),
     },
     GRID_WORKER: {
         "grids.street": ("view",),
@@ -79,6 +87,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "points.account": ("view",),
         "points.entry": ("view",),
         "points.period": ("view",),
+        "points.catalogitem": ("view",),
+        "points.redemptionwindow": ("view",),
+        "points.order": _RW,
+        "points.orderline": ("view",),
     },
     PARTNER: {
         "grids.community": ("view",),
@@ -94,6 +106,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "points.entry": ("view",),
         "points.period": ("view",),
         "points.objection": ("view", "add"),
+        "points.catalogitem": ("view",),
+        "points.redemptionwindow": ("view",),
+        "points.order": ("view", "add"),
+        "points.orderline": ("view",),
     },
 }
 

@@ -43,7 +43,19 @@ from core.admin import ScopedModelAdmin, ScopedRelatedFilter
 from core.scope import scope_for
 from grids.models import Community, Grid, Street
 from points import selectors, services
-from points.models import Account, Claim, Entry, Objection, Period, Policy, Rule
+from points.models import (
+    Account,
+    CatalogItem,
+    Claim,
+    Entry,
+    Objection,
+    Order,
+    OrderLine,
+    Period,
+    Policy,
+    RedemptionWindow,
+    Rule,
+)
 from residents.models import Resident
 
 REFUSALS = (ValidationError, PermissionDenied, ApiPermissionDenied)
@@ -600,7 +612,10 @@ class PeriodAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Policy)
 class PolicyAdmin(ScopedModelAdmin):
-    list_display = ["community", "objection_days"]
+    list_display = [
+        "community", "objection_days", "auto_open_redemption", "redemption_days",
+        "collection_days",
+    ]  # fmt: skip
     list_select_related = ["community"]
     search_fields = ["community__name"]
 
@@ -717,3 +732,68 @@ class ObjectionAdmin(ScopedModelAdmin):
         self.log_change(request, objection, [{"changed": {"fields": ["status"]}}])
         self.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:points_objection_changelist"))
+
+
+# ---------------------------------------------------------------------------- redemption
+
+
+@admin.register(CatalogItem)
+class CatalogItemAdmin(ScopedModelAdmin):
+    """The community's catalog (积分云超市). An item that has been ordered is made inactive,
+    not deleted (the order lines protect it)."""
+
+    list_display = ["name", "community", "points", "unit", "limit_per_quarter", "active"]
+    list_editable = ["points", "active"]
+    list_filter = ["active", ("community", ScopedRelatedFilter)]
+    list_select_related = ["community"]
+    search_fields = ["name"]
+
+
+@admin.register(RedemptionWindow)
+class RedemptionWindowAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    """Windows are opened through points.services.open_redemption (the API, for street admins)
+    or by the beat task for communities that ask for it; here they are read."""
+
+    list_display = ["period", "community", "opens_on", "closes_on", "opened_by"]
+    list_filter = ["period", ("community", ScopedRelatedFilter)]
+    list_select_related = ["period", "community", "opened_by"]
+
+
+class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = OrderLine
+    fields = ["item", "quantity", "points"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    """Orders are placed and cancelled through points.services; here they are read, and a
+    grid worker or the committee may record hand-overs."""
+
+    list_display = [
+        "id", "resident", "community", "period", "status", "total_points", "placed_at",
+        "handed_over_at",
+    ]  # fmt: skip
+    list_filter = ["status", "period", ("community", ScopedRelatedFilter)]
+    list_select_related = ["resident", "community", "period"]
+    search_fields = ["resident__name"]
+    inlines = [OrderLineInline]
+    actions = ["hand_over_selected"]
+
+    @admin.action(description=_("Record the hand-over of the selected orders"))
+    def hand_over_selected(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        done = 0
+        for order in queryset:
+            try:
+                services.hand_over(user=request.user, order=order)
+                done += 1
+            except REFUSALS as exc:
+                self.message_user(request, f"#{order.pk}: {_refusal_text(exc)}", messages.ERROR)
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(count)d order handed over.", "%(count)d orders handed over.", done)
+                % {"count": done},
+                messages.SUCCESS,
+            )

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 
 from grids.models import Community, GridAssignment, Street
 from points import services
-from points.models import Claim, Rule
+from points.models import CatalogItem, Claim, Rule
 from residents.models import Resident
 
 _B, _R, _D = Rule.Category.BASE, Rule.Category.REWARD, Rule.Category.DEDUCTION
@@ -50,6 +50,18 @@ RULES = (
 )
 
 APPROVE, REJECT, PENDING = "approve", "reject", "pending"
+
+# The 积分云超市 catalog from the source: (name, points, unit), for these communities.
+CATALOG = (
+    ("香皂", 10, "块"),
+    ("拖鞋", 10, "双"),
+    ("牙膏", 20, "支"),
+    ("毛巾", 20, "条"),
+    ("洗衣粉", 20, "袋"),
+    ("洗发水", 30, "瓶"),
+    ("沐浴露", 30, "瓶"),
+)
+CATALOG_COMMUNITIES = ("xzz", "taishan")
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,18 @@ def _worker_user_for(resident: Resident) -> object:
     return assignment.worker.user
 
 
+def seed_catalog(*, street: Street) -> int:
+    """The 积分云超市 catalog of the street's demo communities; idempotent."""
+    made_count = 0
+    for community in Community.objects.filter(street=street, code__in=CATALOG_COMMUNITIES):
+        for name, points, unit in CATALOG:
+            _item, made = CatalogItem.objects.get_or_create(
+                community=community, name=name, defaults={"points": points, "unit": unit}
+            )
+            made_count += made
+    return made_count
+
+
 def seed_points(*, street: Street, today: dt.date, committee_usernames: dict[str, str]) -> Counter:
     """Rules, accounts and claims; idempotent (a second run creates nothing)."""
     created: Counter[str] = Counter()
@@ -119,6 +143,7 @@ def seed_points(*, street: Street, today: dt.date, committee_usernames: dict[str
         Resident.objects.filter(household__grid__community__street=street)
     )
     services.current_period()
+    created[CatalogItem._meta.label] += seed_catalog(street=street)
     from core.demo import NAMED_HOUSEHOLDS  # core.demo imports this module
 
     # Names repeat in a village: find the named people by name and birth date.

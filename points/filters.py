@@ -2,7 +2,17 @@ import django_filters as filters
 from django import forms
 
 from core.filters import IdFilter
-from points.models import Account, Claim, Entry, Objection, Period, Rule
+from points.models import (
+    Account,
+    CatalogItem,
+    Claim,
+    Entry,
+    Objection,
+    Order,
+    Period,
+    RedemptionWindow,
+    Rule,
+)
 
 
 class PeriodCodeFilter(filters.CharFilter):
@@ -98,3 +108,31 @@ class ObjectionFilter(filters.FilterSet):
     class Meta:
         model = Objection
         fields = ["status", "entry", "account", "resident", "grid", "community", "period"]
+
+
+class CatalogItemFilter(filters.FilterSet):
+    community = IdFilter(field_name="community")
+
+    class Meta:
+        model = CatalogItem
+        fields = ["community", "active"]
+
+
+class RedemptionWindowFilter(filters.FilterSet):
+    community = IdFilter(field_name="community")
+    period = PeriodCodeFilter(field_name="period__code")
+
+    class Meta:
+        model = RedemptionWindow
+        fields = ["community", "period"]
+
+
+class OrderFilter(filters.FilterSet):
+    resident = IdFilter(field_name="resident")
+    grid = IdFilter(field_name="resident__household__grid")
+    community = IdFilter(field_name="community")
+    period = PeriodCodeFilter(field_name="period__code")
+
+    class Meta:
+        model = Order
+        fields = ["status", "resident", "grid", "community", "period"]

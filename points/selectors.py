@@ -4,11 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
+from django.db.models import (
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    Window,
+)
 from django.db.models.functions import Coalesce, Rank
 
 from core.scope import scope_for
-from points.models import Account, Claim, Entry, Objection, Period, Rule
+from points.models import (
+    Account,
+    CatalogItem,
+    Claim,
+    Entry,
+    Objection,
+    Order,
+    OrderLine,
+    Period,
+    RedemptionWindow,
+    Rule,
+)
 from residents.models import Resident
 
 # Points earned: awards and deductions, adjustments, and reversals of those. Redemptions,
@@ -118,3 +140,44 @@ def claims_of_entries(entries: list[Entry]) -> dict[int, Claim]:
     claim_ids = {e.source_id: e.pk for e in entries if e.source_type == "claim" and e.source_id}
     claims = Claim.objects.filter(pk__in=claim_ids).select_related("rule")
     return {claim_ids[c.pk]: c for c in claims}
+
+
+# ----------------------------------------------------------------------------- redemption
+
+
+def _resident_community_q(user: Any, path: str) -> Q | None:
+    """A resident also sees their own community's catalog and windows."""
+    resident_id = scope_for(user).resident_id
+    if not resident_id:
+        return None
+    community_ids = Resident.objects.filter(pk=resident_id).values("household__grid__community_id")
+    return Q(**{f"{path}__in": community_ids})
+
+
+def catalog_items_for(user: Any) -> QuerySet[CatalogItem]:
+    scope = scope_for(user)
+    if scope.everything:
+        return CatalogItem.objects.all()
+    q = CatalogItem.objects.scope_q(scope) or Q(pk__in=[])
+    if (own := _resident_community_q(user, "community_id")) is not None:
+        q |= own
+    return CatalogItem.objects.filter(q)
+
+
+def redemption_windows_for(user: Any) -> QuerySet[RedemptionWindow]:
+    scope = scope_for(user)
+    windows = RedemptionWindow.objects.select_related("period")
+    if scope.everything:
+        return windows
+    q = RedemptionWindow.objects.scope_q(scope) or Q(pk__in=[])
+    if (own := _resident_community_q(user, "community_id")) is not None:
+        q |= own
+    return windows.filter(q)
+
+
+def orders_for(user: Any) -> QuerySet[Order]:
+    return (
+        Order.objects.for_user(user)
+        .select_related("period", "resident")
+        .prefetch_related(Prefetch("lines", OrderLine.objects.select_related("item")))
+    )

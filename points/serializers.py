@@ -10,7 +10,19 @@ from rest_framework import serializers
 from core.filters import MAX_ID
 from core.masking import mask_name
 from grids.models import Community, Street
-from points.models import Account, Claim, Entry, Objection, Period, Rule
+from points.models import (
+    Account,
+    CatalogItem,
+    Claim,
+    Entry,
+    Objection,
+    Order,
+    OrderLine,
+    Period,
+    RedemptionWindow,
+    Rule,
+)
+from residents.models import Resident
 
 # Far above any rule book's numbers, far below the integer columns' limit.
 MAX_POINTS = 1_000_000
@@ -361,3 +373,94 @@ class MeSerializer(serializers.Serializer):
     card_number = serializers.CharField(
         allow_null=True, help_text="Null until the resident's points account is opened."
     )
+
+
+# ---------------------------------------------------------------------------- redemption
+
+MAX_QUANTITY = 1000
+MAX_ORDER_LINES = 50
+
+
+class CatalogItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CatalogItem
+        fields = ["id", "community", "name", "points", "unit", "limit_per_quarter", "active"]
+        extra_kwargs = {
+            "points": {"min_value": 1, "max_value": MAX_POINTS},
+            "limit_per_quarter": {"min_value": 1, "max_value": MAX_QUANTITY},
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        moved = "community" in attrs and attrs["community"] != getattr(
+            self.instance, "community", attrs["community"]
+        )
+        if moved:
+            raise serializers.ValidationError(
+                {"community": [_("An item stays in the catalog it was added to.")]}
+            )
+        return super().validate(attrs)
+
+
+class RedemptionWindowSerializer(serializers.ModelSerializer):
+    period = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Period.objects.all(),
+        help_text="The quarter's code, such as 2026Q4.",
+    )
+
+    class Meta:
+        model = RedemptionWindow
+        fields = ["id", "period", "community", "opens_on", "closes_on", "opened_by", "created_at"]
+        read_only_fields = ["opened_by", "created_at"]
+        # One window per quarter and community: a second create moves the dates
+        # (points.services.open_redemption), so DRF's unique-together check is left out.
+        validators: list[Any] = []
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    item = serializers.PrimaryKeyRelatedField(queryset=CatalogItem.objects.all())
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class MyOrderCreateSerializer(serializers.Serializer):
+    lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_ORDER_LINES)
+
+
+class OrderCreateSerializer(MyOrderCreateSerializer):
+    resident = serializers.PrimaryKeyRelatedField(queryset=Resident.objects.all())
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    item_name = serializers.CharField(source="item.name", read_only=True)
+    unit = serializers.CharField(source="item.unit", read_only=True)
+
+    class Meta:
+        model = OrderLine
+        fields = ["item", "item_name", "unit", "quantity", "points"]
+        read_only_fields = fields
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    resident_name = serializers.CharField(source="resident.name", read_only=True)
+    period = PeriodCodeField()
+    lines = OrderLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "resident",
+            "resident_name",
+            "community",
+            "period",
+            "status",
+            "total_points",
+            "lines",
+            "placed_by",
+            "placed_at",
+            "cancelled_at",
+            "handed_over_at",
+            "handed_over_by",
+            "refunded_at",
+        ]
+        read_only_fields = fields

@@ -12,11 +12,24 @@ from django.db import connection, transaction
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.permissions import ensure_in_scope
 from core.scope import scope_for
 from grids.models import Community
-from points.models import Account, Claim, Entry, Objection, Period, Policy, Rule
+from points.models import (
+    Account,
+    CatalogItem,
+    Claim,
+    Entry,
+    Objection,
+    Order,
+    OrderLine,
+    Period,
+    Policy,
+    RedemptionWindow,
+    Rule,
+)
 from residents.models import Resident
 
 # ----------------------------------------------------------------------------- periods
@@ -140,6 +153,7 @@ def debit(
     source: Any = None,
     created_by: Any = None,
     note: str = "",
+    period: Period | None = None,
 ) -> Entry:
     """Take points off an account (a redemption); never below zero, also under concurrency."""
     if points <= 0:
@@ -153,6 +167,7 @@ def debit(
         created_by=created_by,
         note=note,
         allow_negative=False,
+        period=period,
     )
 
 
@@ -789,3 +804,376 @@ def verify_ledger(*, limit: int = 100) -> LedgerReport:
             else:
                 problems.append(f"entry {a} ({c:+d}) does not exactly undo entry {b} ({d:+d})")
     return LedgerReport(accounts=accounts, entries=entries, problems=problems)
+
+
+# ----------------------------------------------------------------------------- redemption
+#
+# The quarterly redemption (积分云超市, no shelves): after a quarter ends, each community opens a
+# redemption window; residents (or their grid worker) order goods from the community's catalog
+# and the points are debited at once; cancelling inside the window refunds them. After the
+# window the committee buys what was ordered and hands it out; what is not collected by the
+# collection deadline is refunded by a beat task. The refund of an order, by cancellation or
+# for not being collected, always has the key 'order-refund:<id>': never twice.
+
+
+def _open_window(
+    *,
+    period: Period,
+    community: Community,
+    opens_on: dt.date,
+    closes_on: dt.date,
+    user: Any,
+) -> RedemptionWindow:
+    if closes_on < opens_on:
+        raise ValidationError({"closes_on": [_("The window cannot close before it opens.")]})
+    period = Period.objects.select_for_update().get(pk=period.pk)
+    if period.status in (Period.Status.CLOSING, Period.Status.CLOSED):
+        raise ValidationError(
+            _("The quarter %(period)s is %(status)s: its redemption window cannot be opened.")
+            % {"period": period.code, "status": period.get_status_display()}
+        )
+    window, _created = RedemptionWindow.objects.update_or_create(
+        period=period,
+        community=community,
+        defaults={"opens_on": opens_on, "closes_on": closes_on, "opened_by": user},
+    )
+    if period.status == Period.Status.OPEN:
+        period.status = Period.Status.REDEEMING
+        period.save(update_fields=["status"])
+    return window
+
+
+@transaction.atomic
+def open_redemption(
+    *,
+    period: Period,
+    community: Community,
+    opens_on: dt.date,
+    closes_on: dt.date,
+    user: Any,
+) -> RedemptionWindow:
+    """A street admin opens (or moves the dates of) a community's redemption window for a
+    quarter; the quarter goes from open to redeeming. Refused once the quarter is closing."""
+    scope = scope_for(user)
+    if not (scope.everything or community.street_id in scope.street_ids):
+        raise PermissionDenied(
+            _("Only an admin of the community's street opens its redemption window.")
+        )
+    return _open_window(
+        period=period, community=community, opens_on=opens_on, closes_on=closes_on, user=user
+    )
+
+
+def open_due_redemptions(*, today: dt.date | None = None) -> int:
+    """For every community whose policy asks for it, open the window of the quarter that just
+    ended: from the day after its end, for the policy's redemption_days. Once: a community that
+    has a window for that quarter (opened by hand or earlier) is left alone, and so is a window
+    whose days have already passed (beat was down). The number of windows opened."""
+    today = today or timezone.localdate()
+    _code, this_start, _end = Period.bounds(today)
+    ended = period_for(this_start - dt.timedelta(days=1))
+    opens_on = ended.ends_on + dt.timedelta(days=1)
+    opened = 0
+    policies = Policy.objects.filter(auto_open_redemption=True).select_related("community")
+    for policy in policies:
+        closes_on = opens_on + dt.timedelta(days=max(policy.redemption_days, 1) - 1)
+        if today > closes_on:
+            continue
+        if RedemptionWindow.objects.filter(period=ended, community=policy.community).exists():
+            continue
+        with transaction.atomic():
+            ended.refresh_from_db(fields=["status"])
+            if ended.status in (Period.Status.CLOSING, Period.Status.CLOSED):
+                break
+            _open_window(
+                period=ended,
+                community=policy.community,
+                opens_on=opens_on,
+                closes_on=closes_on,
+                user=None,
+            )
+            opened += 1
+    return opened
+
+
+def _can_order_for(user: Any, resident: Resident) -> None:
+    """The resident themselves, a grid worker of the resident's grid, or a committee member
+    of the resident's community (or the superuser)."""
+    scope = scope_for(user)
+    if scope.everything or scope.resident_id == resident.pk:
+        return
+    grid_id, community_id = (
+        Resident.objects.filter(pk=resident.pk)
+        .values_list("household__grid_id", "household__grid__community_id")
+        .get()
+    )
+    if grid_id in scope.grid_ids or community_id in scope.community_ids:
+        return
+    ensure_in_scope(user, resident)  # 403 naming the resident's id, not their name
+    raise PermissionDenied(
+        _("Only the resident, their grid worker or their committee handles their orders.")
+    )
+
+
+def _window_refusal(window: RedemptionWindow | None) -> ValidationError:
+    if window is None:
+        return ValidationError(
+            _("The redemption window of your community is not open."), code="window_closed"
+        )
+    return ValidationError(
+        _("The redemption window for %(period)s is open from %(opens)s to %(closes)s.")
+        % {
+            "period": window.period.code,
+            "opens": window.opens_on.isoformat(),
+            "closes": window.closes_on.isoformat(),
+        },
+        code="window_closed",
+    )
+
+
+def open_window_for(
+    *, community_id: int, today: dt.date, period: Period | None = None
+) -> RedemptionWindow:
+    """The community's window open on `today` (of `period`, if given); refused with the
+    window's dates when there is one but it is not open."""
+    windows = RedemptionWindow.objects.filter(community_id=community_id).select_related("period")
+    if period is not None:
+        windows = windows.filter(period=period)
+    window = windows.filter(opens_on__lte=today, closes_on__gte=today).first()
+    if window is None:
+        raise _window_refusal(windows.order_by("-opens_on").first())
+    if window.period.status in (Period.Status.CLOSING, Period.Status.CLOSED):
+        # The close has started: the orders are being frozen into the purchase list.
+        raise ValidationError(
+            _("The quarter %(period)s is being closed: orders can no longer change.")
+            % {"period": window.period.code},
+            code="window_closed",
+        )
+    return window
+
+
+def _merge_lines(lines: list[tuple[CatalogItem, int]]) -> dict[int, tuple[CatalogItem, int]]:
+    merged: dict[int, tuple[CatalogItem, int]] = {}
+    for item, quantity in lines:
+        if quantity <= 0:
+            raise ValidationError({"lines": [_("Each quantity must be at least 1.")]})
+        before = merged.get(item.pk, (item, 0))[1]
+        merged[item.pk] = (item, before + quantity)
+    return merged
+
+
+@transaction.atomic
+def place_order(
+    *,
+    user: Any,
+    resident: Resident,
+    lines: list[tuple[CatalogItem, int]],
+    period: Period | None = None,
+) -> Order:
+    """Order goods from the community's catalog while its redemption window is open, and debit
+    the points at once (key 'order:<id>'). Refused, with nothing written, when an item is not
+    an active item of the resident's community, when a limit per quarter would be passed, or
+    when the balance does not cover the order."""
+    _can_order_for(user, resident)
+    if not lines:
+        raise ValidationError({"lines": [_("Order at least one item.")]})
+    community_id = _community_id(resident)
+    window = open_window_for(community_id=community_id, today=timezone.localdate(), period=period)
+    period = window.period
+    merged = _merge_lines(lines)
+    # The account's lock serialises one resident's orders: the limits and the balance below are
+    # read under it, so two concurrent orders cannot both pass a limit or overdraw.
+    account = Account.objects.select_for_update().get(pk=account_for(resident).pk)
+    items = {
+        i.pk: i for i in CatalogItem.objects.filter(pk__in=merged.keys())
+    }  # fresh: points and active as they are now
+    for item_id, (_given, quantity) in merged.items():
+        item = items[item_id]
+        if item.community_id != community_id or not item.active:
+            raise ValidationError(
+                {
+                    "lines": [
+                        _("%(item)s is not an active item of the resident's community.")
+                        % {"item": item.name}
+                    ]
+                }
+            )
+        if item.limit_per_quarter is not None:
+            ordered = (
+                OrderLine.objects.filter(item=item, order__resident=resident, order__period=period)
+                .exclude(order__status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
+                .aggregate(total=Sum("quantity"))["total"]
+                or 0
+            )
+            if ordered + quantity > item.limit_per_quarter:
+                raise ValidationError(
+                    {
+                        "lines": [
+                            _(
+                                "%(item)s is limited to %(limit)d per resident in %(period)s; "
+                                "%(ordered)d already ordered, so at most %(left)d more."
+                            )
+                            % {
+                                "item": item.name,
+                                "limit": item.limit_per_quarter,
+                                "period": period.code,
+                                "ordered": ordered,
+                                "left": max(item.limit_per_quarter - ordered, 0),
+                            }
+                        ]
+                    },
+                )
+    total = sum(items[i].points * q for i, (_g, q) in merged.items())
+    order = Order.objects.create(
+        resident=resident,
+        community_id=community_id,
+        period=period,
+        total_points=total,
+        placed_by=user,
+    )
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(order=order, item=items[i], quantity=q, points=items[i].points)
+            for i, (_g, q) in merged.items()
+        ]
+    )
+    # InsufficientPoints (a ValidationError) rolls the order and its lines back with it.
+    debit(
+        account=account,
+        points=total,
+        key=f"order:{order.pk}",
+        kind=Entry.Kind.REDEMPTION,
+        source=order,
+        created_by=user,
+        period=period,
+    )
+    return order
+
+
+def _lock_order(order: Order) -> Order:
+    return Order.objects.select_for_update(of=("self",)).select_related("period").get(pk=order.pk)
+
+
+def _refund(order: Order, user: Any, note: str) -> Entry:
+    return post_entry(
+        account=account_for(order.resident),
+        amount=order.total_points,
+        kind=Entry.Kind.REFUND,
+        key=f"order-refund:{order.pk}",
+        source=order,
+        created_by=user,
+        note=note,
+        period=order.period,
+    )
+
+
+@transaction.atomic
+def cancel_order(*, user: Any, order: Order) -> Order:
+    """Cancel a placed order inside the window and refund its points, once."""
+    _can_order_for(user, order.resident)
+    order = _lock_order(order)
+    if order.status == Order.Status.CANCELLED:
+        raise ValidationError(_("This order is already cancelled."), code="already_cancelled")
+    if order.status != Order.Status.PLACED:
+        raise ValidationError(
+            _("This order is %(status)s and can no longer be cancelled.")
+            % {"status": order.get_status_display()}
+        )
+    if order.period.status in (Period.Status.CLOSING, Period.Status.CLOSED):
+        raise ValidationError(
+            _("The quarter %(period)s is being closed: orders can no longer change.")
+            % {"period": order.period.code}
+        )
+    window = RedemptionWindow.objects.filter(
+        period_id=order.period_id, community_id=order.community_id
+    ).first()
+    if window is None or not window.is_open_on(timezone.localdate()):
+        raise ValidationError(
+            _("Orders can be cancelled only while the redemption window is open.")
+        )
+    order.status = Order.Status.CANCELLED
+    order.cancelled_at = timezone.now()
+    order.save(update_fields=["status", "cancelled_at"])
+    _refund(order, user, note=gettext_noop("order cancelled"))
+    return order
+
+
+@transaction.atomic
+def hand_over(*, user: Any, order: Order) -> Order:
+    """A grid worker of the order's grid (or the committee) records that the goods were
+    handed over. Allowed for a frozen order (frozen by the close of the quarter) and, until the
+    close job exists, for a placed order once its window has closed."""
+    scope = scope_for(user)
+    grid_id = (
+        Resident.objects.filter(pk=order.resident_id).values_list("household__grid_id", flat=True)
+    ).get()
+    if not (
+        scope.everything or grid_id in scope.grid_ids or order.community_id in scope.community_ids
+    ):
+        raise PermissionDenied(
+            _("Only a grid worker of the resident's grid or the committee hands orders over.")
+        )
+    order = _lock_order(order)
+    if order.status == Order.Status.HANDED_OVER:
+        raise ValidationError(_("This order has already been handed over."))
+    window = RedemptionWindow.objects.filter(
+        period_id=order.period_id, community_id=order.community_id
+    ).first()
+    window_closed = window is None or timezone.localdate() > window.closes_on
+    if not (
+        order.status == Order.Status.FROZEN
+        or (order.status == Order.Status.PLACED and window_closed)
+    ):
+        if order.status == Order.Status.PLACED:
+            raise ValidationError(
+                _("Orders are handed over after the redemption window closes (%(date)s).")
+                % {"date": window.closes_on.isoformat()}
+            )
+        raise ValidationError(
+            _("This order is %(status)s and cannot be handed over.")
+            % {"status": order.get_status_display()}
+        )
+    order.status = Order.Status.HANDED_OVER
+    order.handed_over_at = timezone.now()
+    order.handed_over_by = user
+    order.save(update_fields=["status", "handed_over_at", "handed_over_by"])
+    return order
+
+
+def collection_deadline(window: RedemptionWindow) -> dt.date:
+    """The last day a community's orders of a quarter can be collected."""
+    days = (
+        Policy.objects.filter(community_id=window.community_id)
+        .values_list("collection_days", flat=True)
+        .first()
+    )
+    if days is None:
+        days = Policy._meta.get_field("collection_days").get_default()
+    return window.closes_on + dt.timedelta(days=days)
+
+
+def refund_uncollected(*, today: dt.date | None = None) -> int:
+    """After a community's collection deadline, refund every order (frozen or placed) that was
+    not handed over: status refunded and a refund entry. Each order in its own transaction,
+    under its row lock; the key 'order-refund:<id>' makes a second run (or a cancelled order)
+    post nothing. The number of orders refunded."""
+    today = today or timezone.localdate()
+    refunded = 0
+    uncollected = [Order.Status.FROZEN, Order.Status.PLACED]
+    for window in RedemptionWindow.objects.all().iterator():
+        if today <= collection_deadline(window):
+            continue
+        ids = Order.objects.filter(
+            period_id=window.period_id, community_id=window.community_id, status__in=uncollected
+        ).values_list("id", flat=True)
+        for order_id in list(ids):
+            with transaction.atomic():
+                order = _lock_order(Order(pk=order_id))
+                if order.status not in uncollected:
+                    continue
+                order.status = Order.Status.REFUNDED
+                order.refunded_at = timezone.now()
+                order.save(update_fields=["status", "refunded_at"])
+                _refund(order, None, note=gettext_noop("not collected by the deadline"))
+                refunded += 1
+    return refunded

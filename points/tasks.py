@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from points import services
 from points.services import current_period
 
 
@@ -7,3 +8,15 @@ from points.services import current_period
 def ensure_current_period() -> str:
     """Create the quarter as time passes (beat runs it daily), so it exists before it is needed."""
     return current_period().code
+
+
+@shared_task
+def open_due_redemptions() -> int:
+    """Open the redemption windows that communities asked to have opened at quarter end."""
+    return services.open_due_redemptions()
+
+
+@shared_task
+def refund_uncollected() -> int:
+    """Refund the orders not collected by their community's collection deadline."""
+    return services.refund_uncollected()

@@ -32,31 +32,49 @@ from grids.models import Community, Grid
 from points import selectors, services
 from points.filters import (
     AccountFilter,
+    CatalogItemFilter,
     ClaimFilter,
     EntryFilter,
     ObjectionFilter,
+    OrderFilter,
     PeriodFilter,
+    RedemptionWindowFilter,
     RuleFilter,
 )
-from points.models import Account, Claim, Entry, Objection, Period, Rule
+from points.models import (
+    Account,
+    CatalogItem,
+    Claim,
+    Entry,
+    Objection,
+    Order,
+    Period,
+    RedemptionWindow,
+    Rule,
+)
 from points.serializers import (
     AccountSerializer,
     BulkApproveResultSerializer,
     BulkRejectResultSerializer,
     BulkRejectSerializer,
+    CatalogItemSerializer,
     ClaimIdsSerializer,
     ClaimSerializer,
     EntrySerializer,
     MeSerializer,
+    MyOrderCreateSerializer,
     NoteSerializer,
     NoticeQuerySerializer,
     NoticeRowSerializer,
     NoticeSerializer,
     ObjectionSerializer,
+    OrderCreateSerializer,
+    OrderSerializer,
     PeriodSerializer,
     RankingQuerySerializer,
     RankingRowSerializer,
     ReasonSerializer,
+    RedemptionWindowSerializer,
     RuleSerializer,
     UpholdSerializer,
 )
@@ -493,6 +511,144 @@ class ObjectionViewSet(
         return self._decide(request, decide)
 
 
+# ---------------------------------------------------------------------------- redemption
+
+
+def _order_lines(data: dict[str, Any]) -> list[tuple[CatalogItem, int]]:
+    return [(line["item"], line["quantity"]) for line in data["lines"]]
+
+
+class CatalogItemViewSet(ScopedModelViewSet):
+    """The community's catalog (积分云超市): goods residents order by points. The committee
+    writes it; grid workers and the community's residents read it."""
+
+    queryset = CatalogItem.objects.all()
+    serializer_class = CatalogItemSerializer
+    filterset_class = CatalogItemFilter
+    search_fields = ["name"]
+    ordering_fields = ["id", "name", "points"]
+    ordering = ["points", "name"]
+    scope_parents = ("community",)
+
+    def get_queryset(self) -> Any:
+        return selectors.catalog_items_for(self.request.user)
+
+    def _check_writable(self, community: Community) -> None:
+        scope = scope_for(self.request.user)
+        if not (scope.everything or community.pk in scope.community_ids):
+            raise PermissionDenied(_("Only the committee of the community writes its catalog."))
+
+    def perform_create(self, serializer: Any) -> None:
+        self._check_writable(serializer.validated_data["community"])
+        super().perform_create(serializer)
+
+    def perform_update(self, serializer: Any) -> None:
+        self._check_writable(serializer.instance.community)
+        super().perform_update(serializer)
+
+    def perform_destroy(self, instance: CatalogItem) -> None:
+        self._check_writable(instance.community)
+        if instance.order_lines.exists():
+            raise ValidationError(
+                {"detail": [_("This item has been ordered: make it inactive instead.")]}
+            )
+        instance.delete()
+
+
+class RedemptionWindowViewSet(
+    PointsViewSetMixin,
+    IdempotentCreateMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Redemption windows: the days in which a community's residents order goods for a
+    quarter. A street admin opens one (a second create for the same quarter and community
+    moves its dates); a community's policy may have them opened at quarter end."""
+
+    queryset = RedemptionWindow.objects.all()
+    serializer_class = RedemptionWindowSerializer
+    filterset_class = RedemptionWindowFilter
+    search_fields: list[str] = []
+    ordering_fields = ["id", "opens_on", "closes_on"]
+
+    def get_queryset(self) -> Any:
+        return selectors.redemption_windows_for(self.request.user)
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.open_redemption(
+            user=self.request.user, **serializer.validated_data
+        )
+
+
+class OrderViewSet(
+    PointsViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Redemption orders (兑换订单). A grid worker or committee member orders for a resident of
+    their area while the community's window is open; the points are debited at once.
+    Cancelling inside the window refunds them; the grid worker records the hand-over."""
+
+    queryset = Order.objects.all()
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+    search_fields = ["resident__name"]
+    ordering_fields = ["id", "placed_at", "total_points", "status"]
+    action_permissions = {
+        "cancel": ["points.add_order"],
+        "hand_over": ["points.change_order"],
+    }
+
+    def get_queryset(self) -> Any:
+        return selectors.orders_for(self.request.user)
+
+    def _out(self, order: Order, code: int = status.HTTP_200_OK) -> Response:
+        order = selectors.orders_for(self.request.user).get(pk=order.pk)
+        return Response(OrderSerializer(order).data, status=code)
+
+    @extend_schema(
+        request=OrderCreateSerializer,
+        responses={201: OrderSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Place an order for a resident: `resident` and `lines: [{"item", "quantity"}]`."""
+
+        def handler() -> Response:
+            data = _validated(OrderCreateSerializer, request.data)
+            order = services.place_order(
+                user=request.user, resident=data["resident"], lines=_order_lines(data)
+            )
+            return self._out(order, status.HTTP_201_CREATED)
+
+        return run_idempotent(request, handler)
+
+    @extend_schema(request=None, responses=OrderSerializer, parameters=[IDEMPOTENCY_PARAMETER])
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel the order inside the redemption window; its points are refunded."""
+
+        def handler() -> Response:
+            order = services.cancel_order(user=request.user, order=self.get_object())
+            return self._out(order)
+
+        return run_idempotent(request, handler)
+
+    @extend_schema(request=None, responses=OrderSerializer, parameters=[IDEMPOTENCY_PARAMETER])
+    @action(detail=True, methods=["post"], url_path="hand-over", filter_backends=[])
+    def hand_over(self, request: Request, pk: str | None = None) -> Response:
+        """Record that the goods were handed over (grid worker of the resident's grid)."""
+
+        def handler() -> Response:
+            order = services.hand_over(user=request.user, order=self.get_object())
+            return self._out(order)
+
+        return run_idempotent(request, handler)
+
+
 # ---------------------------------------------------------------------------- me
 
 
@@ -563,3 +719,35 @@ class MeViewSet(viewsets.GenericViewSet):
         )
         page = self.paginate_queryset(statement)
         return self.get_paginated_response(EntrySerializer(page, many=True).data)
+
+    @extend_schema(
+        methods=["GET"],
+        responses={200: OrderSerializer(many=True), 404: OpenApiResponse(OpenApiTypes.OBJECT)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=MyOrderCreateSerializer,
+        responses={201: OrderSerializer, 404: OpenApiResponse(OpenApiTypes.OBJECT)},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    @action(detail=False, methods=["get", "post"], pagination_class=Pagination)
+    def orders(self, request: Request) -> Response:
+        """My redemption orders, newest first; POST `lines` to place one while the window of
+        my community is open. 404 when I am not a resident."""
+        resident = self._resident()
+        if resident is None:
+            raise NotFound(_("You are not registered as a resident."))
+        if request.method == "GET":
+            orders = selectors.orders_for(request.user).filter(resident=resident)
+            page = self.paginate_queryset(orders)
+            return self.get_paginated_response(OrderSerializer(page, many=True).data)
+
+        def handler() -> Response:
+            data = _validated(MyOrderCreateSerializer, request.data)
+            order = services.place_order(
+                user=request.user, resident=resident, lines=_order_lines(data)
+            )
+            order = selectors.orders_for(request.user).get(pk=order.pk)
+            return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+        return run_idempotent(request, handler)

@@ -175,6 +175,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "points.tasks.ensure_current_period",
         "schedule": crontab(hour=0, minute=5),
     },
+    # The quarterly redemption: windows opened at quarter end where a community asks for it,
+    # and orders not collected by the deadline refunded (both idempotent).
+    "open-due-redemptions": {
+        "task": "points.tasks.open_due_redemptions",
+        "schedule": crontab(hour=0, minute=15),
+    },
+    "refund-uncollected-orders": {
+        "task": "points.tasks.refund_uncollected",
+        "schedule": crontab(hour=1, minute=30),
+    },
     "purge-idempotency-keys": {
         "task": "core.tasks.purge_idempotency_keys",
         "schedule": crontab(hour=3, minute=17),
