@@ -10,11 +10,21 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 
 from points import services, tasks
 from points.demo import CATALOG, seed_catalog
 from points.models import CatalogItem, Entry, Order, OrderLine, Period, RedemptionWindow
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """The messages below are compared in English (the suite runs in zh-hans)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 Q3 = dt.date(2026, 7, 1)

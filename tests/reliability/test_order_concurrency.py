@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from points import services
 from points.models import Account, CatalogItem, Entry, Order, OrderLine
@@ -68,9 +68,11 @@ def test_concurrent_orders_cannot_pass_the_limit_per_quarter(world):
     resident_user = world.resident_user.pk
 
     def place(i: int) -> Order:
-        return services.place_order(
-            user=user(resident_user), resident=world.resident1, lines=[(soap, 1)]
-        )
+        # Each thread starts in the default language (zh-hans); the message is checked in English.
+        with translation.override("en"):
+            return services.place_order(
+                user=user(resident_user), resident=world.resident1, lines=[(soap, 1)]
+            )
 
     results, errors = race(place, threads=THREADS)
     assert len(results) == 2
