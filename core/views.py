@@ -37,9 +37,3 @@ class ScopedModelViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
         self.check_parents(serializer.validated_data)
         serializer.save()
 
-
-class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
-    permission_classes = [IsAuthenticated, RoleModelPermissions]
-
-    def get_queryset(self) -> Any:
-        return super().get_queryset().for_user(self.request.user)
