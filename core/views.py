@@ -36,4 +36,3 @@ class ScopedModelViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
     def perform_update(self, serializer: Any) -> None:
         self.check_parents(serializer.validated_data)
         serializer.save()
-
