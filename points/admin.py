@@ -582,6 +582,23 @@ class PeriodAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status"]
     fields = ["code", "starts_on", "ends_on", "status"]
     change_form_template = "admin/points/period/change_form.html"
+    actions = ["close_quarters"]
+
+    @admin.action(description=_("Close the selected quarters"))
+    def close_quarters(self, request: HttpRequest, queryset: QuerySet[Period]) -> None:
+        """Start the close of each selected quarter (services.start_close; the job runs in
+        the background). A refusal (a window still open, not a street admin) is reported."""
+        for period in queryset.order_by("starts_on"):
+            try:
+                services.start_close(period=period, user=request.user)
+            except (ValidationError, PermissionDenied) as exc:
+                self.message_user(request, f"{period.code}: {_refusal_text(exc)}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                gettext("The close of %(period)s has started.") % {"period": period.code},
+                messages.SUCCESS,
+            )
 
     @admin.display(description=_("public notices"))
     def notices(self, obj: Period) -> str:

@@ -14,6 +14,7 @@ from points.models import (
     Account,
     CatalogItem,
     Claim,
+    Closing,
     Entry,
     Objection,
     Order,
@@ -464,3 +465,68 @@ class OrderSerializer(serializers.ModelSerializer):
             "refunded_at",
         ]
         read_only_fields = fields
+
+
+# ---------------------------------------------------------------------------- the close
+
+
+class ClosingSerializer(serializers.ModelSerializer):
+    """The progress of a quarter's close."""
+
+    period = serializers.CharField(source="period.code", read_only=True)
+
+    class Meta:
+        model = Closing
+        fields = [
+            "period",
+            "status",
+            "communities_total",
+            "communities_done",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+LIST_FORMATS = [("json", "JSON"), ("xlsx", "Excel (xlsx)"), ("html", "printable A4 page")]
+
+
+class PurchaseListQuerySerializer(serializers.Serializer):
+    community = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="The community (required)."
+    )
+    format = serializers.ChoiceField(choices=LIST_FORMATS, required=False, default="json")
+
+
+class DistributionListQuerySerializer(serializers.Serializer):
+    grid = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The grid (required).")
+    format = serializers.ChoiceField(choices=LIST_FORMATS, required=False, default="json")
+
+
+class PurchaseRowSerializer(serializers.Serializer):
+    item = serializers.CharField()
+    unit = serializers.CharField()
+    points = serializers.IntegerField(help_text="Points per unit.")
+    quantity = serializers.IntegerField()
+    points_total = serializers.IntegerField()
+
+
+class PurchaseListSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    community = serializers.IntegerField()
+    lines = PurchaseRowSerializer(many=True)
+
+
+class DistributionRowSerializer(serializers.Serializer):
+    order = serializers.IntegerField()
+    resident = serializers.IntegerField()
+    address = serializers.CharField()
+    name = serializers.CharField()
+    items = serializers.CharField()
+    total_points = serializers.IntegerField()
+
+
+class DistributionListSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    grid = serializers.IntegerField()
+    lines = DistributionRowSerializer(many=True)

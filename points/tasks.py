@@ -20,3 +20,10 @@ def open_due_redemptions() -> int:
 def refund_uncollected() -> int:
     """Refund the orders not collected by their community's collection deadline."""
     return services.refund_uncollected()
+
+
+@shared_task
+def close_period(period_id: int) -> str:
+    """The close of a quarter (chunked per community, resumable; see services.close_period)."""
+    closing = services.close_period(period_id)
+    return f"{closing.communities_done}/{closing.communities_total}"

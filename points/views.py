@@ -20,6 +20,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer, StaticHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -29,7 +30,7 @@ from core.permissions import RoleModelPermissions
 from core.scope import scope_for
 from core.views import ScopedModelViewSet
 from grids.models import Community, Grid
-from points import selectors, services
+from points import exports, selectors, services
 from points.filters import (
     AccountFilter,
     CatalogItemFilter,
@@ -45,6 +46,7 @@ from points.models import (
     Account,
     CatalogItem,
     Claim,
+    Closing,
     Entry,
     Objection,
     Order,
@@ -60,6 +62,9 @@ from points.serializers import (
     CatalogItemSerializer,
     ClaimIdsSerializer,
     ClaimSerializer,
+    ClosingSerializer,
+    DistributionListQuerySerializer,
+    DistributionListSerializer,
     EntrySerializer,
     MeSerializer,
     MyOrderCreateSerializer,
@@ -71,6 +76,8 @@ from points.serializers import (
     OrderCreateSerializer,
     OrderSerializer,
     PeriodSerializer,
+    PurchaseListQuerySerializer,
+    PurchaseListSerializer,
     RankingQuerySerializer,
     RankingRowSerializer,
     ReasonSerializer,
@@ -336,7 +343,12 @@ class PeriodViewSet(PointsViewSetMixin, viewsets.ReadOnlyModelViewSet):
     search_fields: list[str] = []
     ordering_fields = ["starts_on", "code"]
     lookup_field = "code"
-    action_permissions = {"notice": ["points.view_period"]}
+    action_permissions = {
+        "notice": ["points.view_period"],
+        "close": ["points.view_period"],
+        "purchase_list": ["points.view_order"],
+        "distribution_list": ["points.view_order"],
+    }
 
     def _notice_grid(self, grid_id: int) -> Grid:
         """The grid, if the caller may read its notice: their area's, or a resident's own."""
@@ -379,6 +391,126 @@ class PeriodViewSet(PointsViewSetMixin, viewsets.ReadOnlyModelViewSet):
                 "objection_deadline": deadline,
                 **paginated.data,
             }
+        )
+
+    def _closing_response(self, period: Period, code: int = status.HTTP_200_OK) -> Response:
+        closing = Closing.objects.select_related("period").filter(period=period).first()
+        if closing is None:
+            raise NotFound(_("The close of %(period)s has not started.") % {"period": period.code})
+        return Response(ClosingSerializer(closing).data, status=code)
+
+    @extend_schema(methods=["GET"], request=None, responses=ClosingSerializer, filters=False)
+    @extend_schema(
+        methods=["POST"],
+        request=None,
+        responses={202: ClosingSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        filters=False,
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    def close(self, request: Request, code: str | None = None) -> Response:
+        """POST starts the close of the quarter (a street admin; after every redemption window
+        has ended): orders frozen, purchase and distribution lists, expiry, the stored notice,
+        community by community in the background. GET shows its progress."""
+        period = self.get_object()
+        if request.method == "GET":
+            return self._closing_response(period)
+
+        def handler() -> Response:
+            services.start_close(period=period, user=request.user)
+            return self._closing_response(period, status.HTTP_202_ACCEPTED)
+
+        return run_idempotent(request, handler)
+
+    def _list_community(self, community_id: int) -> Community:
+        """A community whose purchase list the caller may read: their committee's, or their
+        street's (the superuser: any)."""
+        scope = scope_for(self.request.user)
+        community = Community.objects.filter(pk=community_id).first()
+        if community is None or not (
+            scope.everything
+            or community.pk in scope.community_ids
+            or community.street_id in scope.street_ids
+        ):
+            raise NotFound(_("No such community in your area."))
+        return community
+
+    def _list_grid(self, grid_id: int) -> Grid:
+        """A grid in the caller's area (a grid worker's own grid, the committee's, the
+        street's); a resident reads no distribution list."""
+        grid = (
+            Grid.objects.for_user(self.request.user)
+            .select_related("community")
+            .filter(pk=grid_id)
+            .first()
+        )
+        if grid is None:
+            raise NotFound(_("No such grid in your area."))
+        return grid
+
+    @extend_schema(
+        parameters=[PurchaseListQuerySerializer],
+        responses={
+            (200, "application/json"): PurchaseListSerializer,
+            (200, exports.XLSX): OpenApiTypes.BINARY,
+            (200, "text/html"): OpenApiTypes.STR,
+        },
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="purchase-list",
+        filter_backends=[],
+        renderer_classes=[JSONRenderer, exports.XlsxRenderer, StaticHTMLRenderer],
+    )
+    def purchase_list(self, request: Request, code: str | None = None) -> Any:
+        """The purchase list (采购清单) of a community, built by the close: each item with
+        the quantity ordered and its points. `?format=xlsx` or `?format=html` (A4)."""
+        period = self.get_object()
+        query = _validated(PurchaseListQuerySerializer, request.query_params)
+        community = self._list_community(query["community"])
+        if query["format"] == "xlsx":
+            return exports.purchase_xlsx(period=period, community=community)
+        if query["format"] == "html":
+            return exports.purchase_html(request, period=period, community=community)
+        rows = exports.purchase_rows(period=period, community=community)
+        return Response(
+            PurchaseListSerializer(
+                {"period": period.code, "community": community.pk, "lines": rows}
+            ).data
+        )
+
+    @extend_schema(
+        parameters=[DistributionListQuerySerializer],
+        responses={
+            (200, "application/json"): DistributionListSerializer,
+            (200, exports.XLSX): OpenApiTypes.BINARY,
+            (200, "text/html"): OpenApiTypes.STR,
+        },
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="distribution-list",
+        filter_backends=[],
+        renderer_classes=[JSONRenderer, exports.XlsxRenderer, StaticHTMLRenderer],
+    )
+    def distribution_list(self, request: Request, code: str | None = None) -> Any:
+        """The distribution list (发放清单) of a grid, built by the close: one line per order
+        with the household, the resident and the items, and a column to sign on hand-over.
+        `?format=xlsx` or `?format=html` (A4)."""
+        period = self.get_object()
+        query = _validated(DistributionListQuerySerializer, request.query_params)
+        grid = self._list_grid(query["grid"])
+        if query["format"] == "xlsx":
+            return exports.distribution_xlsx(period=period, grid=grid)
+        if query["format"] == "html":
+            return exports.distribution_html(request, period=period, grid=grid)
+        rows = exports.distribution_rows(period=period, grid=grid)
+        return Response(
+            DistributionListSerializer({"period": period.code, "grid": grid.pk, "lines": rows}).data
         )
 
 

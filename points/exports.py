@@ -1,0 +1,147 @@
+"""The close's lists as rows, as xlsx workbooks (openpyxl) and as printable A4 pages: the
+purchase list (采购清单) of a community and the distribution list (发放清单) of a grid."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from rest_framework.renderers import BaseRenderer
+
+from grids.models import Community, Grid
+from points.models import DistributionLine, Period, PurchaseLine
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class XlsxRenderer(BaseRenderer):
+    """Lets `?format=xlsx` through DRF's content negotiation; the view answers the bytes."""
+
+    media_type = XLSX
+    format = "xlsx"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None):
+        return data
+
+
+@dataclass(frozen=True)
+class PurchaseRow:
+    item: str
+    unit: str
+    points: int
+    quantity: int
+    points_total: int
+
+
+@dataclass(frozen=True)
+class DistributionRow:
+    order: int
+    resident: int
+    address: str
+    name: str
+    items: str
+    total_points: int
+
+
+def purchase_rows(*, period: Period, community: Community) -> list[PurchaseRow]:
+    lines = (
+        PurchaseLine.objects.filter(period=period, community=community)
+        .select_related("item")
+        .order_by("item__points", "item__name")
+    )
+    return [
+        PurchaseRow(
+            line.item.name, line.item.unit, line.item.points, line.quantity, line.points_total
+        )
+        for line in lines
+    ]
+
+
+def distribution_rows(*, period: Period, grid: Grid) -> list[DistributionRow]:
+    lines = (
+        DistributionLine.objects.filter(period=period, grid=grid)
+        .select_related("household", "resident")
+        .order_by("household_id", "resident_id", "order_id")
+    )
+    return [
+        DistributionRow(
+            line.order_id,
+            line.resident_id,
+            line.household.address,
+            line.resident.name,
+            line.items,
+            line.total_points,
+        )  # fmt: skip
+        for line in lines
+    ]
+
+
+def _workbook(title: str, headers: list[str], rows: list[list[Any]], filename: str) -> HttpResponse:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    response = HttpResponse(out.getvalue(), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def purchase_xlsx(*, period: Period, community: Community) -> HttpResponse:
+    rows = purchase_rows(period=period, community=community)
+    return _workbook(
+        "采购清单",
+        ["序号", "商品", "单位", "单价(积分)", "数量", "积分合计"],
+        [[i, r.item, r.unit, r.points, r.quantity, r.points_total] for i, r in enumerate(rows, 1)],
+        f"purchase-{period.code}-{community.pk}.xlsx",
+    )
+
+
+def distribution_xlsx(*, period: Period, grid: Grid) -> HttpResponse:
+    rows = distribution_rows(period=period, grid=grid)
+    return _workbook(
+        "发放清单",
+        ["序号", "户址", "姓名", "兑换商品", "积分", "领取人签字"],
+        [[i, r.address, r.name, r.items, r.total_points, ""] for i, r in enumerate(rows, 1)],
+        f"distribution-{period.code}-{grid.pk}.xlsx",
+    )
+
+
+def purchase_html(request: HttpRequest, *, period: Period, community: Community) -> HttpResponse:
+    return render(
+        request,
+        "points/purchase_list.html",
+        {
+            "period": period,
+            "community": community,
+            "rows": purchase_rows(period=period, community=community),
+            "printed_on": timezone.localdate(),
+        },
+    )
+
+
+def distribution_html(request: HttpRequest, *, period: Period, grid: Grid) -> HttpResponse:
+    return render(
+        request,
+        "points/distribution_list.html",
+        {
+            "period": period,
+            "grid": grid,
+            "community": grid.community,
+            "rows": distribution_rows(period=period, grid=grid),
+            "printed_on": timezone.localdate(),
+        },
+    )

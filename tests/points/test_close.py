@@ -1,0 +1,424 @@
+"""The close of a quarter: orders frozen, the purchase and distribution lists, expiry, the
+stored notice; idempotent and resumable (a crash between chunks and inside one); the exports
+and the API with its personas."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import translation
+
+from points import services, tasks
+from points.models import (
+    Account,
+    CatalogItem,
+    Claim,
+    Closing,
+    DistributionLine,
+    Entry,
+    NoticeLine,
+    Order,
+    Period,
+    PurchaseLine,
+    Rule,
+)
+from tests import factories as f
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """The messages below are compared in English (the suite runs in zh-hans)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+Q3 = dt.date(2026, 7, 1)
+EARNED_ON = dt.date(2026, 8, 10)
+OPENS, CLOSES = dt.date(2026, 10, 1), dt.date(2026, 10, 7)
+INSIDE = dt.date(2026, 10, 3)
+AFTER = dt.date(2026, 10, 9)
+
+
+def at(day: dt.date, hour: int = 10) -> time_machine.travel:
+    return time_machine.travel(dt.datetime.combine(day, dt.time(hour), SHANGHAI), tick=False)
+
+
+@pytest.fixture
+def village(world):
+    """A quarter of a small village (community1, two grids) and of community2: claims approved,
+    windows opened, orders placed and one cancelled; the windows have ended."""
+    w = world
+    w.q3 = services.period_for(Q3)
+    w.resident5 = f.ResidentFactory(household=w.household1, name="赵小明")
+    clean = {
+        c: Rule.objects.create(community=c, code="clean", name="清扫", category="reward", points=40)
+        for c in (w.community1, w.community2)
+    }
+    item = {
+        name: CatalogItem.objects.create(community=w.community1, name=name, points=p, unit="个")
+        for name, p in (("香皂", 10), ("毛巾", 20))
+    }
+    item["外村香皂"] = CatalogItem.objects.create(
+        community=w.community2, name="外村香皂", points=10
+    )
+    w.item = item
+    with at(EARNED_ON):
+        for resident, worker in (
+            (w.resident1, w.worker1),
+            (w.resident2, w.worker2),
+            (w.resident5, w.worker1),
+            (w.resident3, w.worker3),
+        ):
+            community = resident.household.grid.community
+            services.submit_claim(user=worker.user, resident=resident, rule=clean[community])
+        services.bulk_approve_claims(claims=Claim.objects.all(), approver=w.committee1)
+        c2 = f.committee_member(w.community2, "committee2").user
+        services.bulk_approve_claims(claims=Claim.objects.all(), approver=c2)
+    with at(dt.date(2026, 9, 30)):
+        for community in (w.community1, w.community2):
+            services.open_redemption(
+                period=w.q3, community=community, opens_on=OPENS, closes_on=CLOSES,
+                user=w.admin1,
+            )  # fmt: skip
+    with at(INSIDE):
+        w.o1 = services.place_order(
+            user=w.resident_user, resident=w.resident1, lines=[(item["香皂"], 2), (item["毛巾"], 1)]
+        )
+        w.o2 = services.place_order(
+            user=w.worker2.user, resident=w.resident2, lines=[(item["毛巾"], 1)]
+        )
+        cancelled = services.place_order(
+            user=w.worker1.user, resident=w.resident5, lines=[(item["毛巾"], 1)]
+        )
+        services.cancel_order(user=w.worker1.user, order=cancelled)
+        w.o5 = services.place_order(
+            user=w.worker1.user, resident=w.resident5, lines=[(item["香皂"], 1)]
+        )
+        w.o3 = services.place_order(
+            user=w.worker3.user, resident=w.resident3, lines=[(item["外村香皂"], 3)]
+        )
+    return w
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Everything the close writes, without ids of its own or timestamps."""
+    return {
+        "orders": sorted(Order.objects.values_list("id", "status")),
+        "purchase": sorted(
+            PurchaseLine.objects.values_list(
+                "period_id", "community_id", "item_id", "quantity", "points_total"
+            )
+        ),
+        "distribution": sorted(
+            DistributionLine.objects.values_list(
+                "order_id", "grid_id", "household_id", "resident_id", "items", "total_points"
+            )
+        ),
+        "notice": sorted(
+            NoticeLine.objects.values_list(
+                "resident_id", "grid_id", "masked_name", "earned", "balance"
+            )
+        ),
+        "entries": sorted(
+            Entry.objects.values_list("account_id", "seq", "amount", "kind", "balance_after", "key")
+        ),
+        "accounts": sorted(Account.objects.values_list("id", "balance", "last_seq")),
+    }
+
+
+def close(w, django_capture_on_commit_callbacks) -> Closing:
+    with at(AFTER), django_capture_on_commit_callbacks(execute=True):
+        return services.start_close(period=w.q3, user=w.admin1)
+
+
+# ---------------------------------------------------------------------------- end to end
+
+
+def test_a_quarter_of_a_village_closes_end_to_end(village, django_capture_on_commit_callbacks):
+    w = village
+    close(w, django_capture_on_commit_callbacks)
+    closing = Closing.objects.get(period=w.q3)
+    w.q3.refresh_from_db()
+    assert w.q3.status == Period.Status.CLOSED
+    assert closing.status == Closing.Status.DONE and closing.finished_at is not None
+    assert (closing.communities_done, closing.communities_total) == (2, 2)
+    statuses = dict(Order.objects.values_list("id", "status"))
+    assert {statuses[o.pk] for o in (w.o1, w.o2, w.o5, w.o3)} == {Order.Status.FROZEN}
+    assert list(statuses.values()).count(Order.Status.CANCELLED) == 1
+    purchase = {
+        (p.community_id, p.item.name): (p.quantity, p.points_total)
+        for p in PurchaseLine.objects.select_related("item")
+    }
+    assert purchase == {
+        (w.community1.pk, "香皂"): (3, 30),
+        (w.community1.pk, "毛巾"): (2, 40),
+        (w.community2.pk, "外村香皂"): (3, 30),
+    }
+    lines = {d.order_id: (d.grid_id, d.resident_id, d.items, d.total_points)
+             for d in DistributionLine.objects.all()}  # fmt: skip
+    assert lines == {
+        w.o1.pk: (w.grid1.pk, w.resident1.pk, "香皂×2、毛巾×1", 40),
+        w.o2.pk: (w.grid2.pk, w.resident2.pk, "毛巾×1", 20),
+        w.o5.pk: (w.grid1.pk, w.resident5.pk, "香皂×1", 10),
+        w.o3.pk: (w.grid3.pk, w.resident3.pk, "外村香皂×3", 30),
+    }
+    notice = {n.resident_id: (n.masked_name, n.earned, n.balance) for n in NoticeLine.objects.all()}
+    assert notice[w.resident1.pk] == ("赵*国", 40, 0)
+    assert notice[w.resident5.pk][1:] == (40, 30)
+    assert notice[w.resident2.pk] == ("赵*英", 40, 20)
+    assert w.resident4.pk not in notice  # community3: no accounts, no orders, not closed
+    assert not Entry.objects.filter(kind=Entry.Kind.EXPIRY).exists()
+    assert services.verify_ledger().ok
+
+
+def test_closing_twice_changes_nothing(village, django_capture_on_commit_callbacks):
+    close(village, django_capture_on_commit_callbacks)
+    before = snapshot()
+    again = close(village, django_capture_on_commit_callbacks)
+    tasks.close_period(village.q3.pk)
+    assert snapshot() == before
+    assert Closing.objects.get() == again and again.status == Closing.Status.DONE
+
+
+def test_the_close_waits_for_the_windows_to_end(village):
+    with at(CLOSES), pytest.raises(ValidationError) as refused:
+        services.start_close(period=village.q3, user=village.admin1)
+    assert "open until 2026-10-07" in str(refused.value)
+    assert not Closing.objects.exists()
+
+
+def test_only_a_street_admin_closes(village):
+    for user in (village.committee1, village.worker1.user, village.resident_user):
+        with at(AFTER), pytest.raises(PermissionDenied):
+            services.start_close(period=village.q3, user=user)
+
+
+def test_no_order_changes_once_the_close_started(village, django_capture_on_commit_callbacks):
+    close(village, django_capture_on_commit_callbacks)
+    with at(INSIDE), pytest.raises(ValidationError):
+        services.place_order(
+            user=village.resident_user, resident=village.resident1,
+            lines=[(village.item["香皂"], 1)],
+        )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- resumability
+
+
+def uninterrupted(w) -> dict[str, list[tuple]]:
+    """The result of an uninterrupted close of the same data, then rolled back."""
+    with transaction.atomic():
+        with at(AFTER):
+            services.start_close(period=w.q3, user=w.admin1)
+            tasks.close_period(w.q3.pk)
+        result = snapshot()
+        transaction.set_rollback(True)
+    assert not Closing.objects.exists()
+    return result
+
+
+def test_a_crash_between_chunks_resumes_to_the_same_result(village, monkeypatch):
+    expected = uninterrupted(village)
+    real = services.close_community
+
+    def crash_on_second(*, closing, community):
+        if community == village.community2:
+            raise RuntimeError("worker lost")
+        return real(closing=closing, community=community)
+
+    monkeypatch.setattr(services, "close_community", crash_on_second)
+    with at(AFTER):
+        services.start_close(period=village.q3, user=village.admin1)
+        with pytest.raises(RuntimeError):
+            tasks.close_period(village.q3.pk)
+    closing = Closing.objects.get()
+    assert (closing.status, closing.communities_done) == (Closing.Status.RUNNING, 1)
+    assert (
+        Order.objects.filter(status=Order.Status.FROZEN, community=village.community1).count() == 3
+    )
+    assert Order.objects.get(pk=village.o3.pk).status == Order.Status.PLACED
+    monkeypatch.setattr(services, "close_community", real)
+    with at(AFTER):
+        tasks.close_period(village.q3.pk)
+    assert snapshot() == expected
+    assert services.verify_ledger().ok
+
+
+def test_a_crash_inside_a_chunk_rolls_it_back_and_resumes(village, monkeypatch):
+    policy = services.policy_for(village.community1)
+    policy.expire_after_quarters = 1
+    policy.save()
+    services.post_entry(
+        account=services.account_for(village.resident2), amount=60, kind="award", key="old",
+        period=services.period_for(dt.date(2026, 4, 1)),
+    )  # fmt: skip
+    expected = uninterrupted(village)
+    assert len([e for e in expected["entries"] if e[3] == Entry.Kind.EXPIRY]) == 1
+    real = services._store_notice
+
+    def crash(period, community):
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(services, "_store_notice", crash)
+    with at(AFTER):
+        services.start_close(period=village.q3, user=village.admin1)
+        with pytest.raises(RuntimeError):
+            tasks.close_period(village.q3.pk)
+    # The first community's chunk froze, listed and expired, then failed: all rolled back.
+    assert not Order.objects.filter(status=Order.Status.FROZEN).exists()
+    assert not PurchaseLine.objects.exists() and not DistributionLine.objects.exists()
+    assert Closing.objects.get().communities_done == 0
+    monkeypatch.setattr(services, "_store_notice", real)
+    with at(AFTER):
+        tasks.close_period(village.q3.pk)
+    assert snapshot() == expected
+
+
+# ---------------------------------------------------------------------------- expiry
+
+
+def test_old_unspent_points_expire_once(village, django_capture_on_commit_callbacks):
+    w = village
+    policy = services.policy_for(w.community1)
+    policy.expire_after_quarters = 1
+    policy.save()
+    q2 = services.period_for(dt.date(2026, 4, 1))
+    for resident, points in ((w.resident1, 25), (w.resident2, 60)):
+        services.post_entry(
+            account=services.account_for(resident), amount=points, kind="award",
+            key="old", period=q2,
+        )  # fmt: skip
+    close(w, django_capture_on_commit_callbacks)
+    expiry = {
+        e.account.resident_id: (e.amount, e.balance_after, e.key)
+        for e in Entry.objects.filter(kind=Entry.Kind.EXPIRY).select_related("account")
+    }
+    # resident1: 25 from Q2 + 40 earned in Q3, 40 spent → 25 left ≤ 40 of Q3: none expire.
+    # resident2: 60 + 40, 20 spent → 80 left, 40 more than Q3 brought: 40 expire.
+    # resident5: 40 + a refund of 20 (positive too) − 30 spent → 30: none.
+    # resident3 is in community2, which keeps its points.
+    assert expiry == {w.resident2.pk: (-40, 40, "expiry:2026Q3")}
+    assert services.account_for(w.resident2).balance == 40
+    assert NoticeLine.objects.get(resident=w.resident2).balance == 40
+    assert services.verify_ledger().ok
+    before = snapshot()
+    Closing.objects.update(status=Closing.Status.RUNNING)
+    Period.objects.filter(pk=w.q3.pk).update(status=Period.Status.CLOSING)
+    with transaction.atomic():
+        services.post_expiry(period=w.q3, community=w.community1, quarters=1)
+    tasks.close_period(w.q3.pk)
+    assert snapshot() == before
+
+
+# ---------------------------------------------------------------------------- API and exports
+
+
+@pytest.fixture
+def closed(village, django_capture_on_commit_callbacks):
+    close(village, django_capture_on_commit_callbacks)
+    return village
+
+
+def test_the_api_starts_the_close_and_shows_its_progress(
+    village, client_for, django_capture_on_commit_callbacks
+):
+    url = f"/api/v1/periods/{village.q3.code}/close/"
+    api = client_for(village.admin1)
+    assert api.get(url).status_code == 404  # not started
+    assert client_for(village.committee1).post(url).status_code == 403
+    with at(AFTER), django_capture_on_commit_callbacks(execute=True):
+        started = api.post(url, HTTP_IDEMPOTENCY_KEY="close-q3-1")
+    assert started.status_code == 202, started.content
+    assert started.json()["period"] == "2026Q3"
+    with at(AFTER):
+        again = api.post(url, HTTP_IDEMPOTENCY_KEY="close-q3-1")
+    assert (again.status_code, again.json()) == (202, started.json())
+    progress = api.get(url).json()
+    assert progress["status"] == "done"
+    assert (progress["communities_total"], progress["communities_done"]) == (2, 2)
+    assert progress["finished_at"] is not None
+
+
+def test_the_purchase_list_is_scoped(closed, client_for):
+    url = f"/api/v1/periods/{closed.q3.code}/purchase-list/?community={closed.community1.pk}"
+    for user in (closed.committee1, closed.admin1, closed.superuser):
+        body = client_for(user).get(url).json()
+        assert [(r["item"], r["quantity"], r["points_total"]) for r in body["lines"]] == [
+            ("香皂", 3, 30),
+            ("毛巾", 2, 40),
+        ]
+    for user in (closed.committee3, closed.admin2, closed.worker1.user):
+        assert client_for(user).get(url).status_code == 404
+    assert client_for(closed.resident_user).get(url).status_code in (403, 404)
+
+
+def test_the_distribution_list_is_scoped(closed, client_for):
+    url = f"/api/v1/periods/{closed.q3.code}/distribution-list/?grid={closed.grid1.pk}"
+    for user in (closed.worker1.user, closed.committee1, closed.admin1):
+        body = client_for(user).get(url).json()
+        assert [(r["order"], r["name"], r["items"]) for r in body["lines"]] == [
+            (closed.o1.pk, "赵爱国", "香皂×2、毛巾×1"),
+            (closed.o5.pk, "赵小明", "香皂×1"),
+        ]
+    for user in (closed.worker2.user, closed.committee3, closed.admin2):
+        assert client_for(user).get(url).status_code == 404
+    assert client_for(closed.resident_user).get(url).status_code in (403, 404)
+
+
+def test_the_lists_export_to_xlsx(closed, client_for):
+    api = client_for(closed.committee1)
+    base = f"/api/v1/periods/{closed.q3.code}"
+    response = api.get(f"{base}/purchase-list/?community={closed.community1.pk}&format=xlsx")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("序号", "商品", "单位", "单价(积分)", "数量", "积分合计")
+    assert rows[1:] == [(1, "香皂", "个", 10, 3, 30), (2, "毛巾", "个", 20, 2, 40)]
+    response = api.get(f"{base}/distribution-list/?grid={closed.grid1.pk}&format=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][-1] == "领取人签字"
+    assert [r[2:5] for r in rows[1:]] == [
+        ("赵爱国", "香皂×2、毛巾×1", 40),
+        ("赵小明", "香皂×1", 10),
+    ]
+
+
+def test_the_lists_print_as_html(closed, client_for):
+    api = client_for(closed.worker1.user)
+    base = f"/api/v1/periods/{closed.q3.code}"
+    page = api.get(f"{base}/distribution-list/?grid={closed.grid1.pk}&format=html")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    html = page.content.decode()
+    assert "<table>" in html and "香皂×2、毛巾×1" in html and "Signature" in html
+    assert "@page { size: A4" in html
+    page = client_for(closed.committee1).get(
+        f"{base}/purchase-list/?community={closed.community1.pk}&format=html"
+    )
+    assert page.status_code == 200 and "毛巾" in page.content.decode()
+
+
+def test_the_admin_action_starts_the_close(
+    village, staff_client, django_capture_on_commit_callbacks
+):
+    client = staff_client(village.admin1, "view_period")
+    with at(AFTER), django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/points/period/",
+            {"action": "close_quarters", "_selected_action": [village.q3.pk]},
+            follow=True,
+        )
+    assert response.status_code == 200
+    assert "The close of 2026Q3 has started." in response.content.decode()
+    village.q3.refresh_from_db()
+    assert village.q3.status == Period.Status.CLOSED
