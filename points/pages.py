@@ -8,24 +8,33 @@ Anything outside a user's scope answers 404, so a card number or a grid id revea
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import segno
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from core.masking import mask_name
+from core.models import IdempotencyRecord
 from core.scope import scope_for
 from grids.models import Grid
 from points import selectors, services
-from points.models import Account, Entry, Period
+from points.models import Account, CatalogItem, Entry, Order, Period, RedemptionWindow
 from residents.models import Resident
 
 STATEMENT_PAGE_SIZE = 20
@@ -89,13 +98,59 @@ def _statement_lines(entries: list[Entry]) -> list[StatementLine]:
     return lines
 
 
-@login_required
-def me(request: HttpRequest) -> HttpResponse:
-    """A resident's balance, points earned this quarter, card number and history."""
-    resident_id = scope_for(request.user).resident_id
-    if resident_id is None:
-        return render(request, "points/not_a_resident.html")
-    resident = Resident.objects.select_related("household__grid__community").get(pk=resident_id)
+@dataclass(frozen=True)
+class ShopRow:
+    item: CatalogItem
+    left: int | None  # what the limit per quarter still allows, None without a limit
+    quantity: str  # as typed, kept when the form comes back with an error
+
+
+def _open_window(community_id: int, today: dt.date) -> RedemptionWindow | None:
+    try:
+        return services.open_window_for(community_id=community_id, today=today)
+    except ValidationError:
+        return None
+
+
+def _shop_context(
+    resident: Resident, *, quantities: dict[int, str] | None = None, token: str = ""
+) -> dict[str, Any]:
+    """The redemption part of /me/: while the community's window is open, its catalog (with
+    what each limit still allows) and a one-time form token; the resident's orders of the
+    quarter of the latest window; otherwise when the next window opens, if one is set."""
+    community_id = resident.household.grid.community_id
+    today = timezone.localdate()
+    window = _open_window(community_id, today)
+    context: dict[str, Any] = {"window": window, "shop": [], "orders": [], "next_window": None}
+    shown = window or selectors.latest_window(community_id=community_id, today=today)
+    if shown is not None:
+        context["orders"] = list(
+            selectors.resident_orders(resident_id=resident.pk, period=shown.period)
+        )
+    if window is None:
+        context["next_window"] = selectors.next_window(community_id=community_id, today=today)
+        return context
+    ordered = selectors.ordered_quantities(resident_id=resident.pk, period=window.period)
+    quantities = quantities or {}
+    context["shop"] = [
+        ShopRow(
+            item,
+            (
+                None
+                if item.limit_per_quarter is None
+                else max(item.limit_per_quarter - ordered.get(item.pk, 0), 0)
+            ),
+            quantities.get(item.pk, ""),
+        )
+        for item in selectors.shop_items(community_id=community_id)
+    ]
+    context["token"] = token or uuid.uuid4().hex
+    return context
+
+
+def _render_me(
+    request: HttpRequest, resident: Resident, shop: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
     # Opens the account (and its card number) on a first visit; later visits only read.
     account = services.account_for(resident)
     page = Paginator(selectors.account_statement(account=account), STATEMENT_PAGE_SIZE).get_page(
@@ -114,8 +169,138 @@ def me(request: HttpRequest) -> HttpResponse:
             "page": page,
             "lines": _statement_lines(list(page.object_list)),
             "notices": notices,
+            **shop,
         },
+        status=status,
     )
+
+
+def _own_resident(request: HttpRequest) -> Resident | None:
+    resident_id = scope_for(request.user).resident_id
+    if resident_id is None:
+        return None
+    return Resident.objects.select_related("household__grid__community").get(pk=resident_id)
+
+
+@login_required
+def me(request: HttpRequest) -> HttpResponse:
+    """A resident's balance, points earned this quarter, card number and history; while the
+    redemption window is open, the catalog to order from; and their orders of the quarter."""
+    resident = _own_resident(request)
+    if resident is None:
+        return render(request, "points/not_a_resident.html")
+    return _render_me(request, resident, _shop_context(resident))
+
+
+class _RepeatedForm(Exception):
+    pass
+
+
+def _form_token(request: HttpRequest) -> str:
+    token = request.POST.get("token", "").strip()
+    if not token or len(token) > 64 or not token.isprintable():
+        return ""
+    return token
+
+
+def _typed_quantities(request: HttpRequest, items: list[CatalogItem]) -> dict[int, str]:
+    return {item.pk: request.POST.get(f"qty-{item.pk}", "").strip() for item in items}
+
+
+def _order_lines(items: list[CatalogItem], typed: dict[int, str]) -> list[tuple[CatalogItem, int]]:
+    lines = []
+    for item in items:
+        raw = typed.get(item.pk, "")
+        if raw == "":
+            continue
+        try:
+            quantity = int(raw)
+        except ValueError:
+            quantity = -1
+        if quantity < 0:
+            raise ValidationError(
+                _("Enter a whole number of 0 or more for %(item)s.") % {"item": item.name}
+            )
+        if quantity > 0:
+            lines.append((item, quantity))
+    if not lines:
+        raise ValidationError(_("Order at least one item."))
+    return lines
+
+
+@login_required
+@require_POST
+def me_order(request: HttpRequest) -> HttpResponse:
+    """The order form of /me/: places an order (services.place_order) and redirects back to
+    /me/ (POST/redirect/GET). Refused orders come back with the messages and the quantities.
+    The form carries a one-time token: the order is placed at most once per (user, token), so
+    a double tap or a resent form does not order twice (core.models.IdempotencyRecord, stored
+    in the transaction of the order)."""
+    resident = _own_resident(request)
+    if resident is None:
+        return render(request, "points/not_a_resident.html", status=403)
+    items = list(selectors.shop_items(community_id=resident.household.grid.community_id))
+    typed = _typed_quantities(request, items)
+    token = _form_token(request)
+    if not token:
+        messages.error(request, _("The form has expired. Please enter your order again."))
+        return HttpResponseRedirect(reverse("points:me"))
+    key = f"me-order:{token}"
+    body = json.dumps({str(k): v for k, v in typed.items()}, sort_keys=True)
+    try:
+        lines = _order_lines(items, typed)
+        with transaction.atomic():
+            try:
+                # On PostgreSQL a concurrent post of the same form waits on the unique index
+                # until the first commits, then fails it: one order, whatever the taps.
+                with transaction.atomic():
+                    record = IdempotencyRecord.objects.create(
+                        user=request.user,
+                        key=key,
+                        method=request.method,
+                        path=request.path[:500],
+                        fingerprint=hashlib.sha256(body.encode()).hexdigest(),
+                    )
+            except IntegrityError:
+                raise _RepeatedForm from None
+            order = services.place_order(user=request.user, resident=resident, lines=lines)
+            record.status_code = 303
+            record.response_body = {"order": order.pk}
+            record.save(update_fields=["status_code", "response_body"])
+    except _RepeatedForm:
+        messages.info(request, _("This order was already sent; nothing more was ordered."))
+        return HttpResponseRedirect(reverse("points:me") + "#orders")
+    except (ValidationError, PermissionDenied) as error:
+        # Nothing was written (the token too): the corrected form may be sent again.
+        shop = _shop_context(resident, quantities=typed, token=token)
+        shop["order_errors"] = getattr(error, "messages", None) or [str(error)]
+        return _render_me(request, resident, shop, status=400)
+    messages.success(
+        request,
+        _("Order placed: %(points)d points were debited.") % {"points": order.total_points},
+    )
+    return HttpResponseRedirect(reverse("points:me") + "#orders")
+
+
+@login_required
+@require_POST
+def me_cancel_order(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Cancel one of the resident's own orders while the window is open (refunds at once)."""
+    resident = _own_resident(request)
+    if resident is None:
+        raise Http404
+    order = get_object_or_404(Order, pk=order_id, resident_id=resident.pk)
+    try:
+        services.cancel_order(user=request.user, order=order)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("Order cancelled: %(points)d points were refunded.") % {"points": order.total_points},
+        )
+    return HttpResponseRedirect(reverse("points:me") + "#orders")
 
 
 # ---------------------------------------------------------------------------- public notice

@@ -181,3 +181,55 @@ def orders_for(user: Any) -> QuerySet[Order]:
         .select_related("period", "resident")
         .prefetch_related(Prefetch("lines", OrderLine.objects.select_related("item")))
     )
+
+
+# ----------------------------------------------------------------------------- the resident's shop
+
+
+def shop_items(*, community_id: int) -> QuerySet[CatalogItem]:
+    """The items a resident of the community can order: its active catalog, cheapest first."""
+    return CatalogItem.objects.filter(community_id=community_id, active=True).order_by(
+        "points", "name", "id"
+    )
+
+
+def ordered_quantities(*, resident_id: int, period: Period) -> dict[int, int]:
+    """Per item, how many the resident has ordered in the quarter (what counts against a
+    limit per quarter: every order not cancelled or refunded), in one grouped query."""
+    rows = (
+        OrderLine.objects.filter(order__resident_id=resident_id, order__period=period)
+        .exclude(order__status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
+        .values("item_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("item_id", "total")
+    )
+    return dict(rows)
+
+
+def resident_orders(*, resident_id: int, period: Period) -> QuerySet[Order]:
+    """A resident's orders of a quarter with their lines and items, newest first."""
+    return (
+        Order.objects.filter(resident_id=resident_id, period=period)
+        .prefetch_related(Prefetch("lines", OrderLine.objects.select_related("item")))
+        .order_by("-id")
+    )
+
+
+def latest_window(*, community_id: int, today: Any) -> RedemptionWindow | None:
+    """The community's window that opened most recently (on or before `today`)."""
+    return (
+        RedemptionWindow.objects.filter(community_id=community_id, opens_on__lte=today)
+        .select_related("period")
+        .order_by("-opens_on")
+        .first()
+    )
+
+
+def next_window(*, community_id: int, today: Any) -> RedemptionWindow | None:
+    """The community's next window still to open after `today`, if one is set."""
+    return (
+        RedemptionWindow.objects.filter(community_id=community_id, opens_on__gt=today)
+        .select_related("period")
+        .order_by("opens_on")
+        .first()
+    )

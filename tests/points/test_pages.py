@@ -9,14 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from points import pages, services
-from points.models import Account, Claim, Period, Policy, Rule
+from points.models import Account, CatalogItem, Claim, Order, Period, Policy, Rule
 from tests import factories as f
 
 
@@ -349,3 +351,216 @@ def test_card_page_offers_a_claim_to_a_worker_who_may_claim(world, ledger):
     assert f"/admin/points/claim/add/?resident={world.resident1.pk}" in page
     page = client_for(world.resident_user).get(url).content.decode()
     assert "/admin/points/claim/add/" not in page
+
+
+# ---------------------------------------------------------------------------- ordering on /me/
+
+Q3 = dt.date(2026, 7, 1)
+OPENS, CLOSES = dt.date(2026, 10, 1), dt.date(2026, 10, 7)
+INSIDE = dt.date(2026, 10, 3)
+
+
+def at(day: dt.date) -> time_machine.travel:
+    moment = dt.datetime.combine(day, dt.time(10), ZoneInfo("Asia/Shanghai"))
+    return time_machine.travel(moment, tick=False)
+
+
+@pytest.fixture
+def shop(world: Any) -> dict[str, Any]:
+    """Community 1's catalog, its window of 2026Q3 (10-01 to 10-07), 50 points for each of
+    赵爱国 (grid 1) and 赵秀英 (grid 2)."""
+    q3 = services.period_for(Q3)
+    with at(dt.date(2026, 9, 30)):
+        services.open_redemption(
+            period=q3, community=world.community1, opens_on=OPENS, closes_on=CLOSES,
+            user=world.admin1,
+        )  # fmt: skip
+    for resident in (world.resident1, world.resident2):
+        services.post_entry(
+            account=services.account_for(resident), amount=50, kind="award", key="seed",
+            period=q3,
+        )  # fmt: skip
+
+    def item(name: str, points: int, **kw: Any) -> CatalogItem:
+        return CatalogItem.objects.create(
+            community=world.community1, name=name, points=points, unit="个", **kw
+        )
+
+    return {
+        "soap": item("香皂", 10, limit_per_quarter=2),
+        "towel": item("毛巾", 20),
+        "old": item("旧货", 10, active=False),
+        "other": CatalogItem.objects.create(community=world.community2, name="外村香皂", points=5),
+    }
+
+
+def order_form(shop: dict[str, Any], token: str = "t-1", **quantities: int) -> dict[str, Any]:
+    form: dict[str, Any] = {"token": token}
+    for name, quantity in quantities.items():
+        form[f"qty-{shop[name].pk}"] = str(quantity)
+    return form
+
+
+def balance_of(resident: Any) -> int:
+    return Account.objects.get(resident=resident).balance
+
+
+def test_the_order_section_appears_only_while_the_window_is_open(world, shop):
+    client = client_for(world.resident_user)
+    with at(dt.date(2026, 9, 20)):
+        before = client.get("/me/").content.decode()
+    assert 'id="redeem"' not in before and "毛巾" not in before
+    assert 'id="next-window"' in before and "2026-10-01" in before  # when it opens
+    with at(INSIDE):
+        page = client.get("/me/").content.decode()
+    assert 'id="redeem"' in page and "Redeem points" in page
+    assert f'action="{reverse("points:me_order")}"' in page and "csrfmiddlewaretoken" in page
+    assert re.search(r'name="token" value="[0-9a-f]{32}"', page)
+    for name in ("香皂", "毛巾"):
+        assert name in page
+    assert "旧货" not in page and "外村香皂" not in page  # inactive, another community's
+    assert f'name="qty-{shop["soap"].pk}" min="0" max="2"' in page  # the limit, all left
+    assert "2 more this quarter" in page and "20 points" in page
+    assert "<script" not in page
+    with at(CLOSES + dt.timedelta(days=1)):
+        after = client.get("/me/").content.decode()
+    assert 'id="redeem"' not in after and 'name="token"' not in after
+
+
+def test_ordering_debits_the_balance_and_shows_the_order(world, shop):
+    client = client_for(world.resident_user)
+    with at(INSIDE):
+        response = client.post("/me/orders/", order_form(shop, soap=1, towel=2))
+        assert response.status_code == 302 and response.url == "/me/#orders"
+        page = client.get("/me/")
+    order = Order.objects.get()
+    assert (order.resident, order.placed_by, order.total_points) == (
+        world.resident1, world.resident_user, 50
+    )  # fmt: skip
+    assert sorted((line.item.name, line.quantity) for line in order.lines.all()) == [
+        ("毛巾", 2), ("香皂", 1)
+    ]  # fmt: skip
+    assert balance_of(world.resident1) == 0
+    html = page.content.decode()
+    assert "Order placed: 50 points were debited." in html  # the message, once
+    assert re.search(r'id="balance">0<', html)
+    assert f'id="order-{order.pk}"' in html and "毛巾 × 2" in html and "Total 50 points" in html
+    assert "Placed" in html
+    assert f'name="qty-{shop["soap"].pk}" min="0" max="1"' in html  # one soap left
+    assert reverse("points:me_cancel_order", args=[order.pk]) in html
+
+
+def test_an_overdraw_shows_the_message_keeps_the_quantities_and_creates_nothing(world, shop):
+    with at(INSIDE):
+        response = client_for(world.resident_user).post("/me/orders/", order_form(shop, towel=3))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="order-errors"' in html
+    assert "Not enough points: the balance is 50, this needs 60." in html
+    assert html.index('id="order-errors"') < html.index('name="token"')  # atop the form
+    typed = re.search(rf'<input [^>]*name="qty-{shop["towel"].pk}"[^>]*>', html).group()
+    assert 'value="3"' in typed  # the quantity as typed
+    assert 'name="token" value="t-1"' in html  # nothing stored: the same form may be resent
+    assert not Order.objects.exists()
+    assert balance_of(world.resident1) == 50
+
+
+def test_a_passed_limit_and_an_empty_form_are_refused_with_a_message(world, shop):
+    client = client_for(world.resident_user)
+    with at(INSIDE):
+        limit = client.post("/me/orders/", order_form(shop, soap=3))
+        empty = client.post("/me/orders/", order_form(shop, token="t-2", soap=0))
+        junk = client.post("/me/orders/", order_form(shop, token="t-3") | {
+            f"qty-{shop['towel'].pk}": "-1"
+        })  # fmt: skip
+    assert limit.status_code == empty.status_code == junk.status_code == 400
+    assert "limited to 2 per resident" in limit.content.decode()
+    assert "Order at least one item." in empty.content.decode()
+    assert "Enter a whole number of 0 or more for 毛巾." in junk.content.decode()
+    assert not Order.objects.exists()
+
+
+def test_cancelling_on_me_refunds_the_points(world, shop):
+    client = client_for(world.resident_user)
+    with at(INSIDE):
+        client.post("/me/orders/", order_form(shop, towel=1))
+        order = Order.objects.get()
+        assert balance_of(world.resident1) == 30
+        response = client.post(reverse("points:me_cancel_order", args=[order.pk]))
+        assert response.status_code == 302
+        html = client.get("/me/").content.decode()
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert balance_of(world.resident1) == 50
+    assert "Order cancelled: 20 points were refunded." in html
+    assert reverse("points:me_cancel_order", args=[order.pk]) not in html  # no second cancel
+    assert services.verify_ledger().ok
+
+
+def test_a_repeated_form_token_creates_one_order(world, shop):
+    client = client_for(world.resident_user)
+    form = order_form(shop, token="double-tap", towel=1)
+    with at(INSIDE):
+        first = client.post("/me/orders/", form)
+        second = client.post("/me/orders/", form)
+        html = client.get("/me/").content.decode()
+    assert first.status_code == second.status_code == 302
+    assert Order.objects.count() == 1
+    assert balance_of(world.resident1) == 30
+    assert "This order was already sent; nothing more was ordered." in html
+    # Another resident's form with the same token is their own: tokens are per user.
+    other = f.UserFactory(username="xiuying", groups=["resident"])
+    world.resident2.user = other
+    world.resident2.save(update_fields=["user"])
+    with at(INSIDE):
+        assert client_for(other).post("/me/orders/", form).status_code == 302
+    assert Order.objects.count() == 2
+
+
+def test_the_order_form_wants_a_token_and_csrf(world, shop):
+    with at(INSIDE):
+        no_token = client_for(world.resident_user).post("/me/orders/", order_form(shop, token=""))
+        assert no_token.status_code == 302
+        strict = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+        strict.force_login(world.resident_user)
+        assert strict.post("/me/orders/", order_form(shop, towel=1)).status_code == 403
+        assert client_for(world.resident_user).get("/me/orders/").status_code == 405
+    assert not Order.objects.exists()
+
+
+def test_ordering_outside_the_window_is_refused_on_me(world, shop):
+    with at(CLOSES + dt.timedelta(days=1)):
+        response = client_for(world.resident_user).post("/me/orders/", order_form(shop, towel=1))
+    assert response.status_code == 400
+    assert not Order.objects.exists()
+
+
+def test_anonymous_order_and_cancel_go_to_the_login_page(world, shop):
+    with at(INSIDE):
+        order = services.place_order(
+            user=world.resident_user, resident=world.resident1, lines=[(shop["towel"], 1)]
+        )
+        anonymous = client_for(None)
+        placed = anonymous.post("/me/orders/", order_form(shop, towel=1))
+        cancel_url = reverse("points:me_cancel_order", args=[order.pk])
+        cancelled = anonymous.post(cancel_url)
+    assert placed.status_code == cancelled.status_code == 302
+    assert placed.url == login_redirect("/me/orders/")
+    assert cancelled.url == login_redirect(cancel_url)
+    assert Order.objects.get().status == Order.Status.PLACED
+
+
+def test_another_residents_order_cannot_be_cancelled(world, shop):
+    with at(INSIDE):
+        theirs = services.place_order(
+            user=world.worker2.user, resident=world.resident2, lines=[(shop["towel"], 1)]
+        )
+        url = reverse("points:me_cancel_order", args=[theirs.pk])
+        assert client_for(world.resident_user).post(url).status_code == 404
+        assert client_for(world.resident_user).post(
+            reverse("points:me_cancel_order", args=[theirs.pk + 999])
+        ).status_code == 404  # fmt: skip
+        html = client_for(world.resident_user).get("/me/").content.decode()
+    assert Order.objects.get().status == Order.Status.PLACED
+    assert balance_of(world.resident2) == 30
+    assert f'id="order-{theirs.pk}"' not in html  # nor shown

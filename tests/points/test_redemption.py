@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import translation
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone, translation
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 
 from points import services, tasks
@@ -313,6 +315,59 @@ def test_uncollected_orders_are_refunded_after_the_deadline_once(funded, shop):
     assert balance(world.resident1) == 30
     assert Order.objects.get(pk=collected.pk).status == Order.Status.HANDED_OVER
     assert services.verify_ledger().ok
+
+
+def _uncollected_orders(world, shop, count: int) -> list[Order]:
+    give(world.resident1, 20 * count, Period.objects.get(code="2026Q3"))
+    with at(INSIDE):
+        return [order_for(world, shop) for _ in range(count)]
+
+
+def test_uncollected_refund_is_set_based_numbered_per_account(funded, shop):
+    world = funded
+    first, second = _uncollected_orders(world, shop, 2)
+    with at(INSIDE):
+        other = order_for(world, shop, user=world.worker2.user, resident=world.resident2)
+    account = services.account_for(world.resident1)
+    seq_before, balance_before = account.last_seq, account.balance  # 50 + 40 - 40 = 50
+    with at(DEADLINE + dt.timedelta(days=1)):
+        assert services.refund_uncollected() == 3
+        assert services.refund_uncollected() == 0
+    refunds = list(Entry.objects.filter(account=account, kind="refund").order_by("seq"))
+    assert [(e.key, e.seq, e.amount, e.balance_after) for e in refunds] == [
+        (f"order-refund:{first.pk}", seq_before + 1, 20, balance_before + 20),
+        (f"order-refund:{second.pk}", seq_before + 2, 20, balance_before + 40),
+    ]
+    assert all(
+        (e.source_type, e.source_id, e.period.code, e.note)
+        == ("order", o.pk, "2026Q3", "not collected by the deadline")
+        for e, o in zip(refunds, (first, second), strict=True)
+    )
+    account.refresh_from_db()
+    assert (account.last_seq, account.balance) == (seq_before + 2, balance_before + 40)
+    assert balance(world.resident2) == 50
+    assert Entry.objects.get(key=f"order-refund:{other.pk}").balance_after == 50
+    assert set(Order.objects.values_list("status", flat=True)) == {Order.Status.REFUNDED}
+    assert services.verify_ledger().ok
+
+
+def test_uncollected_refund_queries_do_not_grow_with_the_orders(funded, shop):
+    orders = _uncollected_orders(funded, shop, 30)
+    counts = {}
+    for n in (3, 30):
+        with transaction.atomic():  # each measurement is rolled back
+            Order.objects.filter(pk__in=[o.pk for o in orders[n:]]).update(
+                status=Order.Status.HANDED_OVER,
+                handed_over_at=timezone.now(),
+                handed_over_by=funded.worker1.user,
+            )
+            with at(DEADLINE + dt.timedelta(days=1)), CaptureQueriesContext(connection) as q:
+                assert services.refund_uncollected() == n
+            assert Entry.objects.filter(kind="refund").count() == n
+            assert services.verify_ledger().ok
+            counts[n] = len(q)
+            transaction.set_rollback(True)
+    assert counts[3] == counts[30], counts
 
 
 # ---------------------------------------------------------------------------- API
