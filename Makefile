@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test lint migrate demo ci clean worker beat bench-scoped-reads bench-points-ledger
+.PHONY: setup run test lint migrate demo ci clean worker beat bench-scoped-reads bench-points-ledger bench-close-quarter
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ bench-scoped-reads: setup
 
 bench-points-ledger: setup
 	$(PY) bench/points_ledger.py $(BENCH_ARGS)
+
+bench-close-quarter: setup
+	$(PY) bench/close_quarter.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .pytest_cache

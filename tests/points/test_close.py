@@ -422,3 +422,36 @@ def test_the_admin_action_starts_the_close(
     assert "The close of 2026Q3 has started." in response.content.decode()
     village.q3.refresh_from_db()
     assert village.q3.status == Period.Status.CLOSED
+
+
+def test_the_stored_notice_is_the_notice_of_the_selector(
+    village, django_capture_on_commit_callbacks
+):
+    """On PostgreSQL the close stores the notice with one INSERT … SELECT per community (names
+    masked in SQL); it must be what the selector and core.masking give, also for names with
+    surrounding (ideographic) spaces, of one or four characters, and with a reversal of an
+    earning entry in the quarter."""
+    from core.masking import mask_name
+    from points.selectors import notice_rows
+
+    w = village
+    f.ResidentFactory(household=w.household1, name="\u3000欧阳小明 ")
+    f.ResidentFactory(household=w.household2, name="王")
+    award = Entry.objects.get(account__resident=w.resident5, kind=Entry.Kind.AWARD)
+    with at(EARNED_ON):
+        services.reverse_entry(entry=award, user=w.committee1, reason="重复申报")
+    close(w, django_capture_on_commit_callbacks)
+    expected = [
+        (row.household.grid_id, row.pk, mask_name(row.name), row.earned, row.balance)
+        for grid in (w.grid1, w.grid2, w.grid3)
+        for row in notice_rows(period=w.q3, grid_id=grid.pk)
+    ]
+    stored = list(
+        NoticeLine.objects.filter(grid_id__in=[w.grid1.pk, w.grid2.pk, w.grid3.pk])
+        .order_by("grid_id", "id")
+        .values_list("grid_id", "resident_id", "masked_name", "earned", "balance")
+    )
+    assert stored == expected
+    names = {n for _g, _r, n, _e, _b in stored}
+    assert {"欧**明", "王"} <= names
+    assert NoticeLine.objects.get(resident=w.resident5).earned == 0
