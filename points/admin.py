@@ -766,14 +766,45 @@ class CatalogItemAdmin(ScopedModelAdmin):
     search_fields = ["name"]
 
 
+class _WindowRefused(Exception):
+    """open_redemption refused: shown as a message on the add form."""
+
+
 @admin.register(RedemptionWindow)
 class RedemptionWindowAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
-    """Windows are opened through points.services.open_redemption (the API, for street admins)
-    or by the beat task for communities that ask for it; here they are read."""
+    """A street admin opens a community's window here (through points.services.
+    open_redemption, as the API does); the beat task opens it for communities that ask. Once
+    open, a window is read only."""
 
     list_display = ["period", "community", "opens_on", "closes_on", "opened_by"]
     list_filter = ["period", ("community", ScopedRelatedFilter)]
     list_select_related = ["period", "community", "opened_by"]
+    fields = ["period", "community", "opens_on", "closes_on"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return admin.ModelAdmin.has_add_permission(self, request)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        try:
+            window = services.open_redemption(
+                period=obj.period,
+                community=obj.community,
+                opens_on=obj.opens_on,
+                closes_on=obj.closes_on,
+                user=request.user,
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            raise _WindowRefused("; ".join(getattr(exc, "messages", None) or [str(exc)])) from exc
+        obj.pk = window.pk  # the admin's log entry and redirect name the window opened
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
+        # The service's refusals (not a street admin of that street, the quarter already
+        # closing) come back as a message on the form, not as an error page.
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except _WindowRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -7,6 +7,7 @@ page needs whatever core.roles hands out.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -465,3 +466,31 @@ def test_every_points_page_loads_for_the_superuser(world, posted, staff_client, 
         "objection": Objection.objects.first(),
     }[model]
     assert client.get(url(model, "change", obj.pk)).status_code == 200
+
+
+def test_a_street_admin_opens_a_redemption_window_in_the_admin(world, staff_client):
+    from points.models import Period, RedemptionWindow
+
+    period = services.period_for(dt.date(2026, 9, 1))
+    data = {
+        "period": period.pk,
+        "community": world.community1.pk,
+        "opens_on": "2026-10-01",
+        "closes_on": "2026-10-07",
+    }
+    url = reverse("admin:points_redemptionwindow_add")
+    assert staff_client(world.committee1).post(url, data).status_code == 403
+    # Another street's admin cannot even choose the community.
+    assert staff_client(world.admin2).post(url, data).status_code == 200
+    assert not RedemptionWindow.objects.exists()
+    # The service's refusal (the quarter is being closed) comes back as a message.
+    Period.objects.filter(pk=period.pk).update(status=Period.Status.CLOSING)
+    r = staff_client(world.admin1).post(url, data, follow=True)
+    assert r.status_code == 200 and not RedemptionWindow.objects.exists()
+    assert "2026Q3" in r.content.decode()
+    Period.objects.filter(pk=period.pk).update(status=Period.Status.OPEN)
+    r = staff_client(world.admin1).post(url, data)
+    assert r.status_code == 302, r.content[:600]
+    window = RedemptionWindow.objects.get()
+    assert (window.community, window.opened_by) == (world.community1, world.admin1)
+    assert Period.objects.get(pk=period.pk).status == Period.Status.REDEEMING
