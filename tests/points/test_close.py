@@ -33,6 +33,18 @@ from tests import factories as f
 
 
 @pytest.fixture(autouse=True)
+def close_job_runs_in_process():
+    """Run the close job in-process, also where a real broker is configured (CI's second
+    pass): these tests check what the job does, not the broker."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture(autouse=True)
 def english(settings):
     """The messages below are compared in English (the suite runs in zh-hans)."""
     settings.LANGUAGE_CODE = "en"
