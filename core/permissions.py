@@ -7,7 +7,8 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
+from rest_framework.request import Request
 
 
 class RoleModelPermissions(DjangoModelPermissions):
@@ -25,6 +26,28 @@ class RoleModelPermissions(DjangoModelPermissions):
         # role is checked: a user without the permission got a 400, not a 403.
         queryset = getattr(view, "queryset", None)
         return queryset if queryset is not None else super()._queryset(view)
+
+
+class ActionPermissions(RoleModelPermissions):
+    """The role's model permissions for the CRUD actions; for an extra action, the permissions
+    the view names in `action_permissions` under (action, method) or the action alone
+    (approving a claim is a change, not an add)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        table = getattr(view, "action_permissions", {})
+        action_name = getattr(view, "action", None)
+        perms = table.get((action_name, request.method), table.get(action_name))
+        if perms is None:
+            return super().has_permission(request, view)
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perms(perms))
+
+
+class HasPermissions(BasePermission):
+    """For views with no model of their own: the permissions in `view.required_perms`."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user.is_authenticated and request.user.has_perms(view.required_perms))
 
 
 def ensure_in_scope(user: Any, obj: models.Model) -> None:

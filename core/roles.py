@@ -21,10 +21,26 @@ RESIDENT = "resident"
 
 _CRUD = ("view", "add", "change", "delete")
 _RW = ("view", "add", "change")
+# The steps of a need (the permissions of residents.Need): the community and the street run the
+# whole loop; a grid worker takes a need on, hands it on, escalates it and does the work; only the
+# community or the street rejects one or offers a micro-wish to partner units.
+_NEED_MANAGE = ("accept", "assign", "offer", "reject", "escalate", "start", "resolve")
+_NEED_WORK = ("accept", "assign", "escalate", "start", "resolve")
 
 # role → {"app.model": actions}
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     STREET_ADMIN: {
+        "residents.need": (*_RW, *_NEED_MANAGE),
+        "residents.needevent": ("view",),
+        "residents.needphoto": ("view", "add"),
+        "residents.rating": ("view",),
+        "residents.rectification": ("view", "change", "accept"),
+        "grids.resource": _CRUD,
+        "grids.project": _CRUD,
+        # The street admin may run a community's council too (as 石桥乡 did, town-wide).
+        "grids.council": _CRUD,
+        "grids.agendaitem": _CRUD,
+        "grids.agendaevaluation": ("view", "add"),
         "grids.street": ("view", "change"),
         "grids.community": _CRUD,
         "grids.grid": _CRUD,
@@ -47,8 +63,24 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "points.redemptionwindow": ("view", "add"),
         "points.order": ("view",),
         "points.orderline": ("view",),
+        "volunteers.team": _CRUD,
+        "volunteers.membership": _CRUD,
+        "volunteers.activity": _CRUD,
+        "volunteers.signup": ("view",),
+        "volunteers.attendance": _RW,
+        "volunteers.partnerorganisation": _CRUD,
     },
     COMMITTEE: {
+        "residents.need": (*_RW, *_NEED_MANAGE),
+        "residents.needevent": ("view",),
+        "residents.needphoto": ("view", "add"),
+        "residents.rating": ("view",),
+        "residents.rectification": ("view", "change", "accept"),
+        "grids.resource": _CRUD,
+        "grids.project": _CRUD,
+        "grids.council": _CRUD,
+        "grids.agendaitem": _CRUD,
+        "grids.agendaevaluation": ("view", "add"),
         "grids.street": ("view",),
         "grids.community": ("view",),
         "grids.grid": ("view", "change"),
@@ -71,8 +103,24 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "points.redemptionwindow": ("view",),
         "points.order": _RW,
         "points.orderline": ("view",),
+        "volunteers.team": _CRUD,
+        "volunteers.membership": _CRUD,
+        "volunteers.activity": _CRUD,
+        "volunteers.signup": ("view",),
+        "volunteers.attendance": _RW,
+        "volunteers.partnerorganisation": _CRUD,
     },
     GRID_WORKER: {
+        "residents.need": (*_RW, *_NEED_WORK),
+        "residents.needevent": ("view",),
+        "residents.needphoto": ("view", "add"),
+        "residents.rating": ("view",),
+        "residents.rectification": ("view", "change"),
+        "grids.resource": ("view",),
+        "grids.project": ("view",),
+        "grids.council": ("view",),
+        "grids.agendaitem": ("view",),
+        "grids.agendaevaluation": ("view",),
         "grids.street": ("view",),
         "grids.community": ("view",),
         "grids.grid": ("view",),
@@ -91,15 +139,37 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "points.redemptionwindow": ("view",),
         "points.order": _RW,
         "points.orderline": ("view",),
+        "volunteers.team": ("view",),
+        "volunteers.membership": ("view",),
+        "volunteers.activity": ("view",),
+        "volunteers.partnerorganisation": ("view",),
     },
     PARTNER: {
+        "residents.need": ("view", "change", "claim", "start", "resolve"),
+        # A micro-wish it delivered and the resident rated low: the unit does the rectification.
+        "residents.rectification": ("view", "change"),
+        "residents.needevent": ("view",),
+        "residents.needphoto": ("view", "add"),
+        "grids.resource": ("view",),
         "grids.community": ("view",),
         "grids.partnerunit": ("view",),
     },
     TEAM_LEADER: {
         "grids.community": ("view",),
+        # Their own team only (core.scope: team_ids); creating teams is the committee's.
+        "volunteers.team": ("view", "change"),
+        "volunteers.membership": _CRUD,
+        "volunteers.activity": _CRUD,
+        "volunteers.signup": ("view",),
+        "volunteers.attendance": _RW,
+        "volunteers.partnerorganisation": ("view",),
     },
     RESIDENT: {
+        "residents.need": ("view", "add"),
+        "residents.needevent": ("view",),
+        "residents.needphoto": ("view", "add"),
+        "residents.rating": ("view", "add"),
+        "residents.rectification": ("view",),
         "residents.household": ("view",),
         "residents.resident": ("view",),
         "points.account": ("view",),
@@ -110,6 +180,13 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "points.redemptionwindow": ("view",),
         "points.order": ("view", "add"),
         "points.orderline": ("view",),
+        # Their own teams; signing up, checking in and out are actions on an activity.
+        "volunteers.team": ("view",),
+        "volunteers.membership": ("view",),
+        "volunteers.activity": ("view",),
+        "volunteers.signup": ("view",),
+        "volunteers.attendance": ("view",),
+        "volunteers.partnerorganisation": ("view",),
     },
 }
 

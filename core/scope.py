@@ -2,9 +2,11 @@
 
 A user's scope is the union of what their posts give them: a street admin their street, a
 committee member their community, a grid worker the grids they are assigned to today, a partner
-contact their unit, a resident themselves. Every scoped model names, in `scope_paths`, the lookup
-from itself to a street, community, grid, resident, user or partner unit; `for_user()` turns the
-scope into one filter. Views, the admin and selectors all go through `for_user()`.
+contact their unit, a volunteer team leader their team, a resident themselves. Every scoped
+model names, in `scope_paths`, the lookup from itself to a street, community, grid, team,
+resident, user or partner unit (or a tuple of lookups, any of which admits a row);
+`for_user()` turns the scope into one filter. Views, the admin and selectors all go through
+`for_user()`.
 """
 
 from __future__ import annotations
@@ -24,8 +26,26 @@ class Scope:
     community_ids: frozenset[int] = field(default_factory=frozenset)
     grid_ids: frozenset[int] = field(default_factory=frozenset)
     partner_unit_ids: frozenset[int] = field(default_factory=frozenset)
+    # Volunteer teams the user leads (an active leader membership, by its login or the
+    # resident's own).
+    team_ids: frozenset[int] = field(default_factory=frozenset)
     resident_id: int | None = None
     user_id: int | None = None
+
+    @property
+    def has_area(self) -> bool:
+        """A post over territory (a street, a community or a grid): partners, team leaders and
+        residents hold none."""
+        return bool(self.everything or self.street_ids or self.community_ids or self.grid_ids)
+
+    def runs_community(self, community: Any) -> bool:
+        """The community's committee and its street's admins run it (its council, its
+        volunteer teams' settings, its partner organisations)."""
+        return (
+            self.everything
+            or community.pk in self.community_ids
+            or community.street_id in self.street_ids
+        )
 
     @property
     def is_empty(self) -> bool:
@@ -35,6 +55,7 @@ class Scope:
             or self.community_ids
             or self.grid_ids
             or self.partner_unit_ids
+            or self.team_ids
             or self.resident_id
         )
 
@@ -54,12 +75,19 @@ def resolve_scope(user: Any) -> Scope:
     GridAssignment = apps.get_model("grids", "GridAssignment")
     PartnerUnit = apps.get_model("grids", "PartnerUnit")
     Resident = apps.get_model("residents", "Resident")
+    Membership = apps.get_model("volunteers", "Membership")
     resident_id = Resident.objects.filter(user=user).values_list("id", flat=True).first()
     return Scope(
         street_ids=_ids(StreetAdmin.objects.filter(user=user), "street_id"),
         community_ids=_ids(CommitteeMember.objects.filter(user=user), "community_id"),
         grid_ids=_ids(GridAssignment.objects.current().filter(worker__user=user), "grid_id"),
         partner_unit_ids=_ids(PartnerUnit.objects.filter(contacts=user), "id"),
+        team_ids=_ids(
+            Membership.objects.filter(Q(user=user) | Q(resident__user=user))
+            .filter(role=Membership.Role.LEADER, active=True)
+            .order_by(),
+            "team_id",
+        ),
         resident_id=resident_id,
         user_id=user.pk,
     )
@@ -107,20 +135,27 @@ class ScopedQuerySet(models.QuerySet):
 
     def scope_q(self, scope: Scope) -> Q | None:
         """The filter for `scope`, or None when the scope gives this model nothing."""
-        paths: dict[str, str] = getattr(self.model, "scope_paths", {})
+        paths: dict[str, str | tuple[str, ...]] = getattr(self.model, "scope_paths", {})
+        wanted: list[tuple[str, object]] = []
+        if scope.street_ids:
+            wanted.append(("street", scope.street_ids))
+        if scope.community_ids:
+            wanted.append(("community", scope.community_ids))
+        if scope.grid_ids:
+            wanted.append(("grid", scope.grid_ids))
+        if scope.partner_unit_ids:
+            wanted.append(("partner", scope.partner_unit_ids))
+        if scope.team_ids:
+            wanted.append(("team", scope.team_ids))
+        if scope.resident_id:
+            wanted.append(("resident", [scope.resident_id]))
+        if scope.user_id:
+            wanted.append(("user", [scope.user_id]))
         parts: list[tuple[str, object]] = []
-        if scope.street_ids and "street" in paths:
-            parts.append((paths["street"], scope.street_ids))
-        if scope.community_ids and "community" in paths:
-            parts.append((paths["community"], scope.community_ids))
-        if scope.grid_ids and "grid" in paths:
-            parts.append((paths["grid"], scope.grid_ids))
-        if scope.partner_unit_ids and "partner" in paths:
-            parts.append((paths["partner"], scope.partner_unit_ids))
-        if scope.resident_id and "resident" in paths:
-            parts.append((paths["resident"], [scope.resident_id]))
-        if scope.user_id and "user" in paths:
-            parts.append((paths["user"], [scope.user_id]))
+        for key, ids in wanted:
+            # A key may name several paths (e.g. a need offered to a partner or assigned to it).
+            found = paths.get(key, ())
+            parts += [(path, ids) for path in ((found,) if isinstance(found, str) else found)]
         q: Q | None = None
         for path, ids in parts:
             if _is_multi_valued(self.model, path):

@@ -2,11 +2,45 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import viewsets
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 
-from core.idempotency import IdempotentCreateMixin
+from core.idempotency import HEADER, IdempotentCreateMixin
 from core.permissions import RoleModelPermissions, ensure_in_scope
+
+# The Idempotency-Key header, for the OpenAPI description of actions that honour it.
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description=(
+        "Any unique string (1-255 characters). The same key and body again returns the first "
+        "response and changes nothing; the same key with another body answers 409."
+    ),
+)
+
+
+def validated(serializer_class: type, data: Any) -> dict[str, Any]:
+    """An input serializer's validated data; a 400 with field messages otherwise."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class ErrorsAsJsonMixin:
+    """An error is JSON with its field messages also when a document (`?format=xlsx`,
+    `?format=html`) was asked for: those renderers pass the view's bytes through and would
+    answer a 400 as a broken workbook or page."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        request = self.request  # type: ignore[attr-defined]
+        if not isinstance(getattr(request, "accepted_renderer", None), JSONRenderer | type(None)):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)  # type: ignore[misc]
 
 
 class ScopedModelViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):

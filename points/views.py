@@ -19,16 +19,21 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer, StaticHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.idempotency import HEADER, IdempotentCreateMixin, run_idempotent
+from core.idempotency import IdempotentCreateMixin, run_idempotent
 from core.pagination import Pagination
-from core.permissions import RoleModelPermissions
+from core.permissions import ActionPermissions, HasPermissions
 from core.scope import scope_for
-from core.views import ScopedModelViewSet
+from core.views import (
+    IDEMPOTENCY_PARAMETER,
+    ErrorsAsJsonMixin,
+    ScopedModelViewSet,
+    validated,
+)
 from grids.models import Community, Grid
 from points import exports, selectors, services
 from points.filters import (
@@ -86,41 +91,6 @@ from points.serializers import (
     UpholdSerializer,
 )
 from residents.models import Resident
-
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    HEADER,
-    str,
-    OpenApiParameter.HEADER,
-    description=(
-        "Any unique string (1-255 characters). The same key and body again returns the first "
-        "response and changes nothing; the same key with another body answers 409."
-    ),
-)
-
-
-def _validated(serializer_class: type, data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-class ActionPermissions(RoleModelPermissions):
-    """The role's model permission for the CRUD actions; for an extra action, the permissions
-    the view names in `action_permissions` (approving a claim is a change, not an add)."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        perms = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
-        if perms is None:
-            return super().has_permission(request, view)
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perms(perms))
-
-
-class HasPermissions(BasePermission):
-    """For views with no model of their own: the permissions in `view.required_perms`."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user.is_authenticated and request.user.has_perms(view.required_perms))
 
 
 class PointsViewSetMixin:
@@ -218,7 +188,7 @@ class ClaimViewSet(
         """Reject the claim; the reason is required."""
 
         def decide(claim: Claim) -> Claim:
-            reason = _validated(ReasonSerializer, request.data)["reason"]
+            reason = validated(ReasonSerializer, request.data)["reason"]
             return services.reject_claim(claim=claim, approver=request.user, reason=reason)
 
         return self._decide(request, decide)
@@ -236,7 +206,7 @@ class ClaimViewSet(
         """Approve many claims at once. Claims you may not decide are skipped, not refused."""
 
         def handler() -> Response:
-            ids = set(_validated(ClaimIdsSerializer, request.data)["ids"])
+            ids = set(validated(ClaimIdsSerializer, request.data)["ids"])
             result = services.bulk_approve_claims(
                 claims=self._selected(list(ids)), approver=request.user
             )
@@ -254,7 +224,7 @@ class ClaimViewSet(
         """Reject many claims with one reason. Claims you may not decide are skipped."""
 
         def handler() -> Response:
-            data = _validated(BulkRejectSerializer, request.data)
+            data = validated(BulkRejectSerializer, request.data)
             ids = set(data["ids"])
             result = services.bulk_reject_claims(
                 claims=self._selected(list(ids)), approver=request.user, reason=data["reason"]
@@ -324,7 +294,7 @@ class EntryViewSet(PointsViewSetMixin, viewsets.ReadOnlyModelViewSet):
                 raise PermissionDenied(
                     _("Only a committee member of the resident's community reverses entries.")
                 )
-            reason = _validated(ReasonSerializer, request.data)["reason"]
+            reason = validated(ReasonSerializer, request.data)["reason"]
             reversal = services.reverse_entry(entry=entry, user=request.user, reason=reason)
             return Response(EntrySerializer(reversal).data, status=status.HTTP_201_CREATED)
 
@@ -334,7 +304,7 @@ class EntryViewSet(PointsViewSetMixin, viewsets.ReadOnlyModelViewSet):
 # ---------------------------------------------------------------------------- quarters
 
 
-class PeriodViewSet(PointsViewSetMixin, viewsets.ReadOnlyModelViewSet):
+class PeriodViewSet(ErrorsAsJsonMixin, PointsViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Quarters (季度), found by their code (2026Q4), and each grid's public notice."""
 
     queryset = Period.objects.all()
@@ -379,7 +349,7 @@ class PeriodViewSet(PointsViewSetMixin, viewsets.ReadOnlyModelViewSet):
         """The quarter's public notice (季度公示) for one grid: each resident's points earned in
         the quarter and balance, names partly masked, and the last day for objections."""
         period = self.get_object()
-        grid_id = _validated(NoticeQuerySerializer, request.query_params)["grid"]
+        grid_id = validated(NoticeQuerySerializer, request.query_params)["grid"]
         grid = self._notice_grid(grid_id)
         page = self.paginate_queryset(selectors.notice_rows(period=period, grid_id=grid.pk))
         paginated = self.get_paginated_response(NoticeRowSerializer(page, many=True).data)
@@ -468,7 +438,7 @@ class PeriodViewSet(PointsViewSetMixin, viewsets.ReadOnlyModelViewSet):
         """The purchase list (采购清单) of a community, built by the close: each item with
         the quantity ordered and its points. `?format=xlsx` or `?format=html` (A4)."""
         period = self.get_object()
-        query = _validated(PurchaseListQuerySerializer, request.query_params)
+        query = validated(PurchaseListQuerySerializer, request.query_params)
         community = self._list_community(query["community"])
         if query["format"] == "xlsx":
             return exports.purchase_xlsx(period=period, community=community)
@@ -502,7 +472,7 @@ class PeriodViewSet(PointsViewSetMixin, viewsets.ReadOnlyModelViewSet):
         with the household, the resident and the items, and a column to sign on hand-over.
         `?format=xlsx` or `?format=html` (A4)."""
         period = self.get_object()
-        query = _validated(DistributionListQuerySerializer, request.query_params)
+        query = validated(DistributionListQuerySerializer, request.query_params)
         grid = self._list_grid(query["grid"])
         if query["format"] == "xlsx":
             return exports.distribution_xlsx(period=period, grid=grid)
@@ -550,7 +520,7 @@ class RankingViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[RankingQuerySerializer])
     def list(self, request: Request) -> Response:
-        query = _validated(RankingQuerySerializer, request.query_params)
+        query = validated(RankingQuerySerializer, request.query_params)
         visible = self._communities()
         community_id = query.get("community")
         if community_id is None:
@@ -622,7 +592,7 @@ class ObjectionViewSet(
         """Uphold: reverse the entry, or with `amount` post an adjustment of that many points."""
 
         def decide(objection: Objection) -> Objection:
-            data = _validated(UpholdSerializer, request.data)
+            data = validated(UpholdSerializer, request.data)
             return services.uphold_objection(
                 objection=objection, user=request.user, note=data["note"], amount=data.get("amount")
             )
@@ -637,7 +607,7 @@ class ObjectionViewSet(
         """Dismiss the objection; the note says why."""
 
         def decide(objection: Objection) -> Objection:
-            note = _validated(NoteSerializer, request.data)["note"]
+            note = validated(NoteSerializer, request.data)["note"]
             return services.dismiss_objection(objection=objection, user=request.user, note=note)
 
         return self._decide(request, decide)
@@ -750,7 +720,7 @@ class OrderViewSet(
         """Place an order for a resident: `resident` and `lines: [{"item", "quantity"}]`."""
 
         def handler() -> Response:
-            data = _validated(OrderCreateSerializer, request.data)
+            data = validated(OrderCreateSerializer, request.data)
             order = services.place_order(
                 user=request.user, resident=data["resident"], lines=_order_lines(data)
             )
@@ -875,7 +845,7 @@ class MeViewSet(viewsets.GenericViewSet):
             return self.get_paginated_response(OrderSerializer(page, many=True).data)
 
         def handler() -> Response:
-            data = _validated(MyOrderCreateSerializer, request.data)
+            data = validated(MyOrderCreateSerializer, request.data)
             order = services.place_order(
                 user=request.user, resident=resident, lines=_order_lines(data)
             )

@@ -406,6 +406,22 @@ def test_the_lists_export_to_xlsx(closed, client_for):
     ]
 
 
+@pytest.mark.parametrize("fmt", ["xlsx", "html"])
+def test_a_bad_list_request_answers_json_also_when_a_document_was_asked_for(
+    closed, client_for, fmt
+):
+    api = client_for(closed.committee1)
+    base = f"/api/v1/periods/{closed.q3.code}"
+    for path in (f"{base}/purchase-list/?format={fmt}", f"{base}/distribution-list/?format={fmt}"):
+        response = api.get(path)  # no community / grid named
+        assert response.status_code == 400
+        assert response["Content-Type"].startswith("application/json")
+        assert response.json()
+    outside = api.get(f"{base}/distribution-list/?grid={closed.grid4.pk}&format={fmt}")
+    assert outside.status_code in (403, 404)
+    assert outside["Content-Type"].startswith("application/json")
+
+
 def test_the_lists_print_as_html(closed, client_for):
     api = client_for(closed.worker1.user)
     base = f"/api/v1/periods/{closed.q3.code}"
