@@ -1,8 +1,10 @@
 import django_filters as filters
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from core.filters import IdFilter
 from core.validators import normalize_id_number
-from residents.models import Household, Resident, Visit
+from residents.models import Household, Need, Rectification, Resident, Visit, overdue_q
 
 
 class HouseholdFilter(filters.FilterSet):
@@ -49,3 +51,75 @@ class DueVisitFilter(filters.FilterSet):
     class Meta:
         model = Resident
         fields = ["grid", "community", "tag"]
+
+
+class NeedFilter(filters.FilterSet):
+    grid = IdFilter(field_name="grid")
+    community = IdFilter(field_name="grid__community")
+    household = IdFilter(field_name="household")
+    resident = IdFilter(field_name="resident")
+    visit = IdFilter(field_name="visit")
+    project = IdFilter(field_name="project")
+    assigned_worker = IdFilter(field_name="assigned_worker")
+    assigned_partner = IdFilter(field_name="assigned_partner")
+    offered_to = IdFilter(field_name="offered_to", distinct=True)
+    status = filters.MultipleChoiceFilter(
+        choices=Need.Status.choices, help_text="One or more: ?status=new&status=accepted"
+    )
+    open = filters.BooleanFilter(
+        method="filter_open", help_text="Still being handled (new to in progress)."
+    )
+    overdue = filters.BooleanFilter(
+        method="filter_overdue", help_text="Open and past the due date of its assignment."
+    )
+    created = filters.DateFromToRangeFilter(
+        field_name="created_at__date",
+        help_text="created_after / created_before: recorded on these days, both included.",
+    )
+    due_on = filters.DateFromToRangeFilter(help_text="due_on_after / due_on_before.")
+
+    class Meta:
+        model = Need
+        fields = [
+            "status",
+            "grid",
+            "community",
+            "category",
+            "source",
+            "priority",
+            "escalation",
+            "for_council",
+            "household",
+            "resident",
+            "visit",
+            "project",
+            "assigned_worker",
+            "assigned_partner",
+            "offered_to",
+        ]
+
+    def filter_open(self, queryset: QuerySet[Need], name: str, value: bool) -> QuerySet[Need]:
+        q = Q(status__in=Need.OPEN_STATUSES)
+        return queryset.filter(q if value else ~q)
+
+    def filter_overdue(self, queryset: QuerySet[Need], name: str, value: bool) -> QuerySet[Need]:
+        return queryset.filter(overdue_q() if value else ~overdue_q())
+
+
+class RectificationFilter(filters.FilterSet):
+    need = IdFilter(field_name="need")
+    grid = IdFilter(field_name="need__grid")
+    community = IdFilter(field_name="need__grid__community")
+    overdue = filters.BooleanFilter(
+        method="filter_overdue", help_text="Not yet accepted, and past its due date."
+    )
+
+    class Meta:
+        model = Rectification
+        fields = ["status", "need", "grid", "community"]
+
+    def filter_overdue(
+        self, queryset: QuerySet[Rectification], name: str, value: bool
+    ) -> QuerySet[Rectification]:
+        q = ~Q(status=Rectification.Status.ACCEPTED) & Q(due_on__lt=timezone.localdate())
+        return queryset.filter(q if value else ~q)

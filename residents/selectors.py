@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from residents.models import Household, Resident, Tag, Visit
+from residents.models import Household, Need, NeedEvent, Rectification, Resident, Tag, Visit
 
 
 def households_for(user: Any) -> QuerySet[Household]:
@@ -20,7 +20,7 @@ def residents_for(user: Any) -> QuerySet[Resident]:
 
 
 def visits_for(user: Any) -> QuerySet[Visit]:
-    return Visit.objects.for_user(user)
+    return Visit.objects.for_user(user).prefetch_related("needs")
 
 
 def tags_for(user: Any) -> QuerySet[Tag]:
@@ -75,3 +75,33 @@ def residents_due_for_visit(
         .select_related("household")
         .order_by(F("last_visited_at").asc(nulls_first=True), "id")
     )
+
+
+# ---------------------------------------------------------------------------- needs
+
+
+def needs_for(user: Any) -> QuerySet[Need]:
+    """The needs the user may see, with what the needs list shows of each."""
+    return (
+        Need.objects.for_user(user)
+        .select_related(
+            "grid",
+            "household",
+            "resident",
+            "assigned_worker",
+            "assigned_partner",
+            "rating",
+            "rectification",
+            "reported_by",
+        )
+        .prefetch_related("offered_to", "photos")
+    )
+
+
+def need_timeline(*, need: Need) -> QuerySet[NeedEvent]:
+    """A need's events, oldest first."""
+    return NeedEvent.objects.filter(need=need).select_related("actor").order_by("at", "id")
+
+
+def rectifications_for(user: Any) -> QuerySet[Rectification]:
+    return Rectification.objects.for_user(user).select_related("need", "rating", "accepted_by")

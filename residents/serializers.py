@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -10,7 +11,19 @@ from rest_framework.validators import UniqueValidator
 
 from core.masking import id_number_for
 from core.validators import id_birth_date, id_gender, normalize_id_number, validate_id_number
-from residents.models import Household, Resident, Tag, Visit
+from grids.models import GridWorker, PartnerUnit
+from points.models import Rule
+from residents.models import (
+    Household,
+    Need,
+    NeedEvent,
+    NeedPhoto,
+    Rating,
+    Rectification,
+    Resident,
+    Tag,
+    Visit,
+)
 
 
 class IdNumberField(serializers.CharField):
@@ -123,10 +136,44 @@ class ResidentSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class NeedOnVisitSerializer(serializers.ModelSerializer):
+    """A need heard on a visit, recorded with the visit in the same request."""
+
+    class Meta:
+        model = Need
+        fields = [
+            "id",
+            "category",
+            "title",
+            "text",
+            "priority",
+            "resident",
+            "for_council",
+            "status",
+        ]
+        read_only_fields = ["status"]
+
+
 class VisitSerializer(serializers.ModelSerializer):
+    needs = NeedOnVisitSerializer(
+        many=True,
+        required=False,
+        help_text="Needs heard on the visit, recorded with it (source visit, the visit's "
+        "household and grid). Only when the visit is created; later ones go to needs/.",
+    )
+
     class Meta:
         model = Visit
-        fields = ["id", "worker", "household", "visited_at", "method", "notes", "follow_up_on"]
+        fields = [
+            "id",
+            "worker",
+            "household",
+            "visited_at",
+            "method",
+            "notes",
+            "follow_up_on",
+            "needs",
+        ]
         extra_kwargs = {
             "worker": {
                 "required": False,
@@ -136,6 +183,10 @@ class VisitSerializer(serializers.ModelSerializer):
         }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is not None and "needs" in attrs:
+            raise serializers.ValidationError(
+                {"needs": [_("Needs are recorded with a new visit; add later ones at needs/.")]}
+            )
         visited_at = attrs.get("visited_at") or getattr(self.instance, "visited_at", None)
         visited_at = visited_at or timezone.now()
         if visited_at > timezone.now() + dt.timedelta(minutes=10):
@@ -183,3 +234,241 @@ class DueVisitSerializer(serializers.Serializer):
     def get_days_overdue(self, obj: Resident) -> int | None:
         due_on = self._due_on(obj)
         return None if due_on is None else (self.context["today"] - due_on).days
+
+
+# ---------------------------------------------------------------------------- needs
+
+
+class NeedPhotoSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(
+        help_text="Where the file is read, by those who may see the need (media is not public)."
+    )
+
+    class Meta:
+        model = NeedPhoto
+        fields = ["id", "url", "uploaded_by", "uploaded_at"]
+        read_only_fields = fields
+
+    def get_url(self, obj: NeedPhoto) -> str:
+        path = reverse("need-photo", kwargs={"pk": obj.need_id, "photo_id": obj.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class RatingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Rating
+        fields = ["level", "comment", "rated_at"]
+
+
+class RectificationSerializer(serializers.ModelSerializer):
+    need_title = serializers.CharField(source="need.title", read_only=True)
+    grid = serializers.IntegerField(source="need.grid_id", read_only=True)
+    level = serializers.IntegerField(source="rating.level", read_only=True)
+    on_time = serializers.BooleanField(
+        read_only=True, allow_null=True, help_text="Accepted by the due date; null until then."
+    )
+
+    class Meta:
+        model = Rectification
+        fields = [
+            "id",
+            "need",
+            "need_title",
+            "grid",
+            "level",
+            "status",
+            "due_on",
+            "opened_at",
+            "done_at",
+            "done_note",
+            "accepted_at",
+            "accepted_by",
+            "on_time",
+        ]
+        read_only_fields = fields
+
+
+class NeedSerializer(serializers.ModelSerializer):
+    community = serializers.IntegerField(source="grid.community_id", read_only=True)
+    resident_name = serializers.CharField(source="resident.name", read_only=True, default=None)
+    overdue = serializers.BooleanField(
+        source="is_overdue",
+        read_only=True,
+        help_text="Open, with a due date (of its assignment or offer) already past.",
+    )
+    photos = NeedPhotoSerializer(many=True, read_only=True)
+    rating = RatingSerializer(read_only=True, allow_null=True)
+    rectification = RectificationSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Need
+        fields = [
+            "id",
+            "grid",
+            "community",
+            "household",
+            "resident",
+            "resident_name",
+            "visit",
+            "source",
+            "category",
+            "title",
+            "text",
+            "priority",
+            "status",
+            "assigned_worker",
+            "assigned_department",
+            "assigned_partner",
+            "due_on",
+            "overdue",
+            "offered_to",
+            "escalation",
+            "for_council",
+            "project",
+            "resolution",
+            "rejection_reason",
+            "claim",
+            "reported_by",
+            "created_at",
+            "assigned_at",
+            "resolved_at",
+            "closed_at",
+            "photos",
+            "rating",
+            "rectification",
+        ]
+        read_only_fields = [
+            "status",
+            "assigned_worker",
+            "assigned_department",
+            "assigned_partner",
+            "due_on",
+            "offered_to",
+            "escalation",
+            "resolution",
+            "rejection_reason",
+            "claim",
+            "reported_by",
+            "created_at",
+            "assigned_at",
+            "resolved_at",
+            "closed_at",
+        ]
+        extra_kwargs = {
+            "grid": {
+                "required": False,
+                "help_text": "Taken from the household, resident or visit when left out; a "
+                "resident reports for themselves (grid, household, resident are theirs).",
+            },
+            "source": {
+                "required": False,
+                "help_text": "Required, except for a need found on a visit (visit) or reported "
+                "by a resident (resident).",
+            },
+        }
+
+
+class NeedEventSerializer(serializers.ModelSerializer):
+    actor_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = NeedEvent
+        fields = [
+            "id",
+            "kind",
+            "from_status",
+            "to_status",
+            "actor",
+            "actor_name",
+            "at",
+            "note",
+            "data",
+        ]
+
+    def get_actor_name(self, obj: NeedEvent) -> str | None:
+        """The login's full name or username; null when the system did it."""
+        if obj.actor is None:
+            return None
+        return obj.actor.get_full_name() or obj.actor.get_username()
+
+
+# Inputs of the steps (needs/{id}/accept/ …).
+
+NOTE_MAX = 2000
+
+
+class NeedNoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX, default="")
+
+
+class NeedAssignSerializer(NeedNoteSerializer):
+    worker = serializers.PrimaryKeyRelatedField(
+        queryset=GridWorker.objects.all(), required=False, allow_null=True
+    )
+    department = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    partner_unit = serializers.PrimaryKeyRelatedField(
+        queryset=PartnerUnit.objects.all(), required=False, allow_null=True
+    )
+    due_on = serializers.DateField(help_text="The assignment's due date (时效).")
+
+
+class NeedOfferSerializer(NeedNoteSerializer):
+    partner_units = serializers.PrimaryKeyRelatedField(
+        queryset=PartnerUnit.objects.all(), many=True, allow_empty=False
+    )
+    due_on = serializers.DateField(help_text="When the micro-wish should be fulfilled.")
+
+
+class NeedClaimSerializer(NeedNoteSerializer):
+    partner_unit = serializers.PrimaryKeyRelatedField(
+        queryset=PartnerUnit.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Which of your units claims it; needed only when you act for several.",
+    )
+
+
+class PointsClaimSerializer(serializers.Serializer):
+    resident = serializers.PrimaryKeyRelatedField(
+        queryset=Resident.objects.all(), help_text="The resident or volunteer who earns points."
+    )
+    rule = serializers.PrimaryKeyRelatedField(queryset=Rule.objects.all())
+    points = serializers.IntegerField(
+        min_value=1, max_value=1_000_000, required=False, help_text="Defaults to the rule's."
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX, default="")
+
+
+class NeedResolveSerializer(serializers.Serializer):
+    resolution = serializers.CharField(max_length=NOTE_MAX, help_text="How it was resolved.")
+    claim = PointsClaimSerializer(
+        required=False,
+        help_text="Also claim points for a resident or volunteer under a rule; the committee "
+        "approves it like any claim.",
+    )
+
+
+class NeedRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=NOTE_MAX, help_text="The explanation to the resident (required)."
+    )
+
+
+class NeedRateSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=Rating.Level.choices,
+        help_text="5 非常满意, 4 满意, 3 一般, 2 不满意, 1 非常不满意; "
+        "2 and 1 open a rectification.",
+    )
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=NOTE_MAX, default=""
+    )
+
+
+class NeedPhotoUploadSerializer(serializers.Serializer):
+    image = serializers.ImageField()
+
+
+class RectificationNoteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=NOTE_MAX)

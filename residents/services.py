@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from core.permissions import ensure_in_scope
-from core.scope import scope_for
-from grids.models import GridWorker
-from residents.models import Household, Resident, Tag, Visit
+from core.scope import Scope, scope_for
+from grids.models import Grid, GridWorker, PartnerAgreement, PartnerUnit, Project
+from points.models import Rule
+from points.services import submit_claim
+from residents.models import (
+    Household,
+    Need,
+    NeedEvent,
+    NeedPhoto,
+    Rating,
+    Rectification,
+    Resident,
+    Tag,
+    Visit,
+)
 
 
 @transaction.atomic
@@ -27,11 +43,15 @@ def record_visit(
     method: str = Visit.Method.IN_PERSON,
     notes: str = "",
     follow_up_on: dt.date | None = None,
+    needs: list[dict[str, Any]] | None = None,
 ) -> Visit:
-    """Log a visit (走访) to a household in the user's area.
+    """Log a visit (走访) to a household in the user's area, with the needs heard on it.
 
     A grid worker logs their own visits; a committee member or street admin may log one for a
-    worker of their area. Raises PermissionDenied outside the area.
+    worker of their area. Raises PermissionDenied outside the area. Each of `needs` (the
+    arguments of record_need but grid, household and visit) is recorded in the same
+    transaction, as found on this visit: the visit and its needs are saved together or not at
+    all, so a phone that retries never leaves half of them.
     """
     ensure_in_scope(user, household)
     if worker is None:
@@ -40,7 +60,7 @@ def record_visit(
             raise ValidationError({"worker": [_("Say which grid worker made the visit.")]})
     else:
         ensure_may_log_for(user=user, worker=worker)
-    return Visit.objects.create(
+    visit = Visit.objects.create(
         worker=worker,
         household=household,
         visited_at=visited_at or timezone.now(),
@@ -48,6 +68,14 @@ def record_visit(
         notes=notes,
         follow_up_on=follow_up_on,
     )
+    needs = needs or []
+    for i, need in enumerate(needs):
+        try:
+            record_need(user=user, visit=visit, **need)
+        except ValidationError as exc:
+            # Said of the i-th need, as DRF says errors of a nested list ({"0": {...}}).
+            raise ValidationError({"needs": {i: exc.detail}}) from None
+    return visit
 
 
 def ensure_may_log_for(*, user: Any, worker: GridWorker) -> None:
@@ -94,3 +122,844 @@ def release_headship(*, resident: Resident, old_household_id: int) -> None:
     """A resident who moved out no longer heads the household they left."""
     if resident.household_id != old_household_id:
         Household.objects.filter(pk=old_household_id, head=resident).update(head=None)
+
+
+# ---------------------------------------------------------------------------- needs (需求)
+#
+# The closed loop of design §5: a need is recorded (by a grid worker, the committee, the street,
+# or a resident for themselves), accepted, assigned with a due date to a worker, a department or
+# a partner unit (micro-wishes are offered to partner units, which claim them), started,
+# resolved, and rated by the resident; a low rating opens a rectification (整改) that ends only
+# when done and accepted. Every change is a NeedEvent with who and when, written here and only
+# here (record_event), in the same transaction as the change.
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step of the loop: the statuses it may start from, and its past participle for
+    messages ("cannot be resolved")."""
+
+    done: Promise
+    allowed_from: tuple[str, ...]
+
+
+S = Need.Status
+STEPS: dict[str, Step] = {
+    "accept": Step(gettext_lazy("accepted"), (S.NEW,)),
+    "assign": Step(gettext_lazy("assigned"), (S.ACCEPTED, S.ASSIGNED, S.IN_PROGRESS)),
+    "offer": Step(gettext_lazy("offered to partner units"), (S.ACCEPTED,)),
+    "claim": Step(gettext_lazy("claimed"), (S.ACCEPTED,)),
+    "start": Step(gettext_lazy("started"), (S.ASSIGNED,)),
+    "resolve": Step(gettext_lazy("resolved"), (S.IN_PROGRESS,)),
+    "reject": Step(gettext_lazy("rejected"), (S.NEW, S.ACCEPTED)),
+    "escalate": Step(gettext_lazy("escalated"), Need.OPEN_STATUSES),
+    "update": Step(gettext_lazy("changed"), (*Need.OPEN_STATUSES, S.RESOLVED)),
+    "rate": Step(gettext_lazy("rated"), (S.RESOLVED,)),
+}
+R = Rectification.Status
+RECTIFICATION_STEPS: dict[str, Step] = {
+    "done": Step(gettext_lazy("marked done"), (R.OPEN,)),
+    "accept": Step(gettext_lazy("accepted"), (R.DONE,)),
+    "return": Step(gettext_lazy("returned"), (R.DONE,)),
+}
+
+
+NEED_REFUSAL = gettext_lazy(
+    "This need is %(status)s: it cannot be %(done)s. Allowed only from: %(allowed)s."
+)
+RECTIFICATION_REFUSAL = gettext_lazy(
+    "This rectification is %(status)s: it cannot be %(done)s. Allowed only from: %(allowed)s."
+)
+
+
+def _check_status(obj: Need | Rectification, step: Step, refusal: Promise) -> None:
+    """Refuse (400) a step the object's status does not allow, naming the statuses that do."""
+    if obj.status not in step.allowed_from:
+        labels = dict(type(obj).Status.choices)
+        words = {
+            "status": obj.get_status_display(),
+            "done": step.done,
+            "allowed": ", ".join(str(labels[s]) for s in step.allowed_from),
+        }
+        raise ValidationError({"status": [str(refusal) % words]})
+
+
+def _check_step(need: Need, name: str) -> None:
+    _check_status(need, STEPS[name], NEED_REFUSAL)
+
+
+def _check_rectification_step(rectification: Rectification, name: str) -> None:
+    _check_status(rectification, RECTIFICATION_STEPS[name], RECTIFICATION_REFUSAL)
+
+
+def record_event(
+    *,
+    need: Need,
+    kind: str,
+    actor: Any = None,
+    from_status: str = "",
+    to_status: str = "",
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> NeedEvent:
+    """Add a line to the need's timeline. Services call it with every change they make; other
+    apps call it for what they do to a need (a council putting it on its agenda: kind COUNCIL).
+    `actor` None means the system (the daily escalation)."""
+    return NeedEvent.objects.create(
+        need=need,
+        kind=kind,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        data=data or {},
+        at=at or timezone.now(),
+    )
+
+
+def _lock(need: Need) -> Need:
+    """The need, re-read under a row lock: two steps on one need run one after the other, and
+    the second sees the status the first left."""
+    return Need.objects.select_for_update(of=("self",)).get(pk=need.pk)
+
+
+def _move(
+    need: Need,
+    *,
+    user: Any,
+    to_status: str,
+    kind: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    fields: tuple[str, ...] = (),
+) -> Need:
+    """Save the need in `to_status` (with the other `fields` already set on it) and log it."""
+    from_status = need.status
+    need.status = to_status
+    need.save(update_fields=["status", *fields])
+    record_event(
+        need=need,
+        kind=kind,
+        actor=user,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        data=data,
+    )
+    return need
+
+
+def _staff_scope(user: Any) -> Scope:
+    """The user's scope as a grid worker, committee member or street admin (or the worker a
+    need is assigned to): without what they may see as a partner contact or a resident."""
+    return replace(
+        scope_for(user), partner_unit_ids=frozenset(), resident_id=None, team_ids=frozenset()
+    )
+
+
+def _handles(user: Any, need: Need) -> bool:
+    return Need.objects.for_scope(_staff_scope(user)).filter(pk=need.pk).exists()
+
+
+def _ensure_handles(user: Any, need: Need) -> None:
+    """Refuse (403) anyone but the grid's workers, the worker it is assigned to, the community's
+    committee and the street."""
+    if not _handles(user, need):
+        raise PermissionDenied(
+            _("Only the grid's workers, the committee or the street handle this need.")
+        )
+
+
+def _ensure_works_on(user: Any, need: Need) -> None:
+    """Those who handle the need, and the contacts of the partner unit it is assigned to."""
+    if need.assigned_partner_id is not None and (
+        need.assigned_partner_id in scope_for(user).partner_unit_ids
+    ):
+        return
+    if not _handles(user, need):
+        raise PermissionDenied(
+            _(
+                "Only the grid's workers, the committee, the street or the partner unit it is "
+                "assigned to work on this need."
+            )
+        )
+
+
+def _check_project(project: Project | None, community_id: int) -> None:
+    if project is not None and project.community_id != community_id:
+        raise ValidationError({"project": [_("The project belongs to another community.")]})
+
+
+def _check_due_on(due_on: dt.date | None) -> dt.date:
+    if due_on is None:
+        raise ValidationError({"due_on": [_("Give a due date.")]})
+    if due_on < timezone.localdate():
+        raise ValidationError({"due_on": [_("The due date cannot be in the past.")]})
+    return due_on
+
+
+@transaction.atomic
+def record_need(
+    *,
+    user: Any,
+    title: str,
+    category: str,
+    source: str | None = None,
+    grid: Grid | None = None,
+    household: Household | None = None,
+    resident: Resident | None = None,
+    visit: Visit | None = None,
+    text: str = "",
+    priority: int = Need.Priority.NORMAL,
+    for_council: bool = False,
+    project: Project | None = None,
+) -> Need:
+    """Record a need (需求 / 微心愿) in status new.
+
+    A grid worker, committee member or street admin records one in a grid of their area; the
+    grid may be left out when the household, the resident or the visit names it. A resident
+    reports one for themselves: grid, household and resident are theirs and the source is
+    "resident", whatever the request said. Raises PermissionDenied outside the area.
+    """
+    scope = scope_for(user)
+    if not scope.has_area:
+        if not scope.resident_id:
+            raise PermissionDenied(
+                _("Needs are recorded by grid workers, committees, streets and residents.")
+            )
+        resident = Resident.objects.select_related("household__grid").get(pk=scope.resident_id)
+        household, grid, visit = resident.household, resident.household.grid, None
+        source, for_council, project = Need.Source.RESIDENT, False, None
+    else:
+        if visit is not None:
+            if household is not None and household.pk != visit.household_id:
+                raise ValidationError({"household": [_("The visit was to another household.")]})
+            household = visit.household
+            source = source or Need.Source.VISIT
+        if resident is not None:
+            if household is not None and household.pk != resident.household_id:
+                raise ValidationError({"resident": [_("The resident lives in another household.")]})
+            household = resident.household
+        if household is not None:
+            if grid is not None and grid.pk != household.grid_id:
+                raise ValidationError({"household": [_("The household is in another grid.")]})
+            grid = household.grid
+        if grid is None:
+            raise ValidationError(
+                {"grid": [_("Say which grid the need is in (or its household or resident).")]}
+            )
+        if not source:
+            raise ValidationError({"source": [_("Say where the need came from.")]})
+        ensure_in_scope(user, grid)
+        _check_project(project, grid.community_id)
+    need = Need.objects.create(
+        grid=grid,
+        household=household,
+        resident=resident,
+        visit=visit,
+        source=source,
+        category=category,
+        title=title,
+        text=text,
+        priority=priority,
+        for_council=for_council,
+        project=project,
+        reported_by=user,
+    )
+    record_event(need=need, kind=NeedEvent.Kind.RECORDED, actor=user, to_status=need.status)
+    return need
+
+
+UPDATABLE = ("title", "text", "category", "priority", "for_council", "project")
+
+
+@transaction.atomic
+def update_need(*, user: Any, need: Need, **changes: Any) -> Need:
+    """Change a need's details (title, text, category, priority, for_council, project) while it
+    is open or resolved. The timeline names the fields changed."""
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise ValidationError({name: [_("This cannot be changed here.")] for name in unknown})
+    need = _lock(need)
+    _ensure_handles(user, need)
+    changed = [name for name, value in changes.items() if getattr(need, name) != value]
+    if not changed:
+        return need
+    _check_step(need, "update")
+    if "project" in changed:
+        _check_project(changes["project"], need.grid.community_id)
+    for name in changed:
+        setattr(need, name, changes[name])
+    need.save(update_fields=changed)
+    record_event(
+        need=need, kind=NeedEvent.Kind.UPDATED, actor=user, data={"fields": sorted(changed)}
+    )
+    return need
+
+
+@transaction.atomic
+def add_need_photo(*, user: Any, need: Need, image: Any) -> NeedPhoto:
+    """Attach a photo to a need someone may see (ensure_in_scope); larger than
+    NEED_PHOTO_MAX_BYTES is refused."""
+    ensure_in_scope(user, need)
+    if image.size > settings.NEED_PHOTO_MAX_BYTES:
+        raise ValidationError(
+            {
+                "image": [
+                    _("The photo is larger than %(max)d MB: send a smaller one.")
+                    % {"max": settings.NEED_PHOTO_MAX_BYTES // (1024 * 1024)}
+                ]
+            }
+        )
+    photo = NeedPhoto.objects.create(need=need, image=image, uploaded_by=user)
+    record_event(need=need, kind=NeedEvent.Kind.PHOTO, actor=user, data={"photo": photo.pk})
+    return photo
+
+
+@transaction.atomic
+def accept_need(*, user: Any, need: Need, note: str = "") -> Need:
+    """Take a new need on (受理)."""
+    need = _lock(need)
+    _ensure_handles(user, need)
+    _check_step(need, "accept")
+    return _move(need, user=user, to_status=S.ACCEPTED, kind=NeedEvent.Kind.ACCEPTED, note=note)
+
+
+@dataclass(frozen=True)
+class Assignee:
+    worker: GridWorker | None = None
+    department: str = ""
+    partner_unit: PartnerUnit | None = None
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "worker": self.worker.pk if self.worker else None,
+            "department": self.department,
+            "partner_unit": self.partner_unit.pk if self.partner_unit else None,
+        }
+
+
+def _one_assignee(
+    worker: GridWorker | None, department: str, partner_unit: PartnerUnit | None
+) -> Assignee:
+    """Exactly one of a worker, a department and a partner unit."""
+    department = (department or "").strip()
+    if sum(x is not None and x != "" for x in (worker, department, partner_unit)) != 1:
+        raise ValidationError(
+            {"worker": [_("Assign to one of: a grid worker, a department or a partner unit.")]}
+        )
+    return Assignee(worker=worker, department=department, partner_unit=partner_unit)
+
+
+def _check_assignee_community(assignee: Assignee, community_id: int) -> None:
+    """A worker of the need's community; a partner unit with an agreement with it."""
+    if assignee.worker is not None and assignee.worker.community_id != community_id:
+        raise ValidationError({"worker": [_("The worker works in another community.")]})
+    unit = assignee.partner_unit
+    if unit is not None and not unit.agreements.filter(community_id=community_id).exists():
+        raise ValidationError(
+            {"partner_unit": [_("This partner unit has no agreement with the community.")]}
+        )
+
+
+def _set_assignee(need: Need, assignee: Assignee, due_on: dt.date, now: dt.datetime) -> None:
+    need.assigned_worker = assignee.worker
+    need.assigned_department = assignee.department
+    need.assigned_partner = assignee.partner_unit
+    need.due_on = due_on
+    need.assigned_at = now
+
+
+ASSIGNMENT_FIELDS = (
+    "assigned_worker",
+    "assigned_department",
+    "assigned_partner",
+    "due_on",
+    "assigned_at",
+)
+
+
+@transaction.atomic
+def assign_need(
+    *,
+    user: Any,
+    need: Need,
+    due_on: dt.date,
+    worker: GridWorker | None = None,
+    department: str = "",
+    partner_unit: PartnerUnit | None = None,
+    note: str = "",
+) -> Need:
+    """Hand the need to a worker, a department or a partner unit with a due date (时效责任清单);
+    again to hand it on. Offers to partner units still open are withdrawn."""
+    need = _lock(need)
+    _ensure_handles(user, need)
+    _check_step(need, "assign")
+    assignee = _one_assignee(worker, department, partner_unit)
+    _check_assignee_community(assignee, need.grid.community_id)
+    _set_assignee(need, assignee, _check_due_on(due_on), timezone.now())
+    need.offered_to.clear()
+    return _move(
+        need,
+        user=user,
+        to_status=S.ASSIGNED,
+        kind=NeedEvent.Kind.ASSIGNED,
+        note=note,
+        data={**assignee.data(), "due_on": due_on.isoformat()},
+        fields=ASSIGNMENT_FIELDS,
+    )
+
+
+@transaction.atomic
+def offer_need(
+    *,
+    user: Any,
+    need: Need,
+    partner_units: list[PartnerUnit],
+    due_on: dt.date,
+    note: str = "",
+) -> Need:
+    """Offer an accepted micro-wish (微心愿) to partner units of its community; their contacts
+    see it and one claims it (claim_need). Offering again adds units."""
+    need = _lock(need)
+    _ensure_handles(user, need)
+    _check_step(need, "offer")
+    if need.category != Need.Category.MICRO_WISH:
+        raise ValidationError(
+            {"category": [_("Only micro-wishes are offered; assign other needs.")]}
+        )
+    if not partner_units:
+        raise ValidationError({"partner_units": [_("Name at least one partner unit.")]})
+    signed = set(
+        PartnerAgreement.objects.filter(
+            community_id=need.grid.community_id, unit__in=partner_units
+        ).values_list("unit_id", flat=True)
+    )
+    if outside := sorted(u.pk for u in partner_units if u.pk not in signed):
+        raise ValidationError(
+            {
+                "partner_units": [
+                    _("No agreement with the community: partner units %(ids)s.")
+                    % {"ids": ", ".join(map(str, outside))}
+                ]
+            }
+        )
+    need.due_on = _check_due_on(due_on)
+    need.save(update_fields=["due_on"])
+    need.offered_to.add(*partner_units)
+    record_event(
+        need=need,
+        kind=NeedEvent.Kind.OFFERED,
+        actor=user,
+        note=note,
+        data={"partner_units": sorted(signed), "due_on": due_on.isoformat()},
+    )
+    return need
+
+
+@transaction.atomic
+def claim_need(
+    *, user: Any, need: Need, partner_unit: PartnerUnit | None = None, note: str = ""
+) -> Need:
+    """A partner contact claims (接单) a micro-wish offered to their unit: it is assigned to the
+    unit, keeps the offer's due date, and the other units' offers are withdrawn. Of two units
+    claiming at once, the second is refused (the need is assigned by then)."""
+    need = _lock(need)
+    _check_step(need, "claim")
+    scope = scope_for(user)
+    offered = set(need.offered_to.values_list("id", flat=True))
+    mine = offered if scope.everything else offered & scope.partner_unit_ids
+    if partner_unit is not None:
+        if partner_unit.pk not in mine:
+            raise PermissionDenied(_("This micro-wish is not offered to that unit."))
+    elif len(mine) == 1:
+        partner_unit = PartnerUnit.objects.get(pk=next(iter(mine)))
+    elif not mine:
+        raise PermissionDenied(_("This micro-wish is not offered to your unit."))
+    else:
+        raise ValidationError({"partner_unit": [_("Say which of your units claims it.")]})
+    need.assigned_partner = partner_unit
+    need.assigned_worker = None
+    need.assigned_department = ""
+    need.assigned_at = timezone.now()
+    need.offered_to.set([partner_unit])
+    return _move(
+        need,
+        user=user,
+        to_status=S.ASSIGNED,
+        kind=NeedEvent.Kind.CLAIMED,
+        note=note,
+        data={"partner_unit": partner_unit.pk},
+        fields=ASSIGNMENT_FIELDS,
+    )
+
+
+@transaction.atomic
+def start_need(*, user: Any, need: Need, note: str = "") -> Need:
+    """Work on an assigned need begins (by its assignee, or those who handle it)."""
+    need = _lock(need)
+    _ensure_works_on(user, need)
+    _check_step(need, "start")
+    return _move(need, user=user, to_status=S.IN_PROGRESS, kind=NeedEvent.Kind.STARTED, note=note)
+
+
+@transaction.atomic
+def resolve_need(
+    *,
+    user: Any,
+    need: Need,
+    resolution: str,
+    claim_resident: Resident | None = None,
+    claim_rule: Rule | None = None,
+    claim_points: int | None = None,
+    claim_note: str = "",
+) -> Need:
+    """The need is solved (办结): say how. With `claim_resident` and `claim_rule` it also
+    submits a points claim (积分申报) for that resident or volunteer, approved by the committee
+    like any claim (points.services.submit_claim, with its checks: the resident in the
+    resolver's area, the rule of their community, the points fitting the rule, the cap)."""
+    need = _lock(need)
+    _ensure_works_on(user, need)
+    _check_step(need, "resolve")
+    if not (resolution or "").strip():
+        raise ValidationError({"resolution": [_("Say how the need was resolved.")]})
+    if (claim_resident is None) != (claim_rule is None):
+        raise ValidationError(
+            {"claim": [_("A points claim needs both the resident and the rule.")]}
+        )
+    data: dict[str, Any] = {}
+    fields: tuple[str, ...] = ("resolution", "resolved_at")
+    if claim_resident is not None and claim_rule is not None:
+        need.claim = submit_claim(
+            user=user,
+            resident=claim_resident,
+            rule=claim_rule,
+            points=claim_points,
+            note=claim_note or _("Need #%(id)d: %(title)s") % {"id": need.pk, "title": need.title},
+        )
+        data["claim"] = need.claim.pk
+        fields += ("claim",)
+    need.resolution = resolution.strip()
+    need.resolved_at = timezone.now()
+    return _move(
+        need,
+        user=user,
+        to_status=S.RESOLVED,
+        kind=NeedEvent.Kind.RESOLVED,
+        data=data,
+        fields=fields,
+    )
+
+
+@transaction.atomic
+def reject_need(*, user: Any, need: Need, reason: str) -> Need:
+    """Decline a need (不予受理) with an explanation to the resident, which is required."""
+    need = _lock(need)
+    _ensure_handles(user, need)
+    _check_step(need, "reject")
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Explain to the resident why the need is rejected.")]})
+    need.rejection_reason = reason.strip()
+    return _move(
+        need,
+        user=user,
+        to_status=S.REJECTED,
+        kind=NeedEvent.Kind.REJECTED,
+        note=need.rejection_reason,
+        fields=("rejection_reason",),
+    )
+
+
+@transaction.atomic
+def escalate_need(*, user: Any, need: Need, note: str = "") -> Need:
+    """Send an open need up one level by hand: to the community, then to the street."""
+    need = _lock(need)
+    _ensure_handles(user, need)
+    _check_step(need, "escalate")
+    if need.escalation >= Need.Escalation.STREET:
+        raise ValidationError({"escalation": [_("This need is already escalated to the street.")]})
+    need.escalation += 1
+    need.save(update_fields=["escalation"])
+    record_event(
+        need=need,
+        kind=NeedEvent.Kind.ESCALATED,
+        actor=user,
+        note=note,
+        data={"escalation": need.escalation},
+    )
+    return need
+
+
+def _ensure_rates(user: Any, need: Need) -> None:
+    """The resident the need is about rates it; for a need about a household, any resident of
+    it with a login."""
+    resident_id = scope_for(user).resident_id
+    if resident_id is not None:
+        if need.resident_id == resident_id:
+            return
+        if (
+            need.resident_id is None
+            and need.household_id is not None
+            and Resident.objects.filter(pk=resident_id, household_id=need.household_id).exists()
+        ):
+            return
+    raise PermissionDenied(_("Only the resident the need is about rates it."))
+
+
+@transaction.atomic
+def rate_need(*, user: Any, need: Need, level: int, comment: str = "") -> Need:
+    """The resident rates a resolved need (好差评) on five levels. 一般 and better close it;
+    不满意 and 非常不满意 open a rectification (整改), due NEED_RECTIFICATION_DAYS on, and the
+    need closes only when the rectification is accepted."""
+    need = _lock(need)
+    _ensure_rates(user, need)
+    _check_step(need, "rate")
+    if Rating.objects.filter(need=need).exists():
+        raise ValidationError({"level": [_("This need has been rated already.")]})
+    if level not in Rating.Level.values:
+        raise ValidationError({"level": [_("Rate from 1 (very dissatisfied) to 5.")]})
+    rating = Rating.objects.create(need=need, level=level, comment=comment, rated_by=user)
+    record_event(
+        need=need, kind=NeedEvent.Kind.RATED, actor=user, note=comment, data={"level": level}
+    )
+    if rating.needs_rectification:
+        due_on = timezone.localdate() + dt.timedelta(days=settings.NEED_RECTIFICATION_DAYS)
+        Rectification.objects.create(need=need, rating=rating, due_on=due_on)
+        record_event(
+            need=need,
+            kind=NeedEvent.Kind.RECTIFICATION_OPENED,
+            data={"due_on": due_on.isoformat()},
+        )
+        return need
+    need.closed_at = timezone.now()
+    return _move(
+        need, user=user, to_status=S.CLOSED, kind=NeedEvent.Kind.CLOSED, fields=("closed_at",)
+    )
+
+
+def _lock_rectification(rectification: Rectification) -> Rectification:
+    return (
+        Rectification.objects.select_for_update(of=("self",))
+        .select_related("need")
+        .get(pk=rectification.pk)
+    )
+
+
+@transaction.atomic
+def complete_rectification(*, user: Any, rectification: Rectification, note: str) -> Rectification:
+    """Whoever works on the need reports the rectification done, saying what was done; it then
+    waits for the committee's or the street's acceptance."""
+    rectification = _lock_rectification(rectification)
+    _check_rectification_step(rectification, "done")
+    _ensure_works_on(user, rectification.need)
+    if not (note or "").strip():
+        raise ValidationError({"note": [_("Say what was done.")]})
+    rectification.status = R.DONE
+    rectification.done_at = timezone.now()
+    rectification.done_note = note.strip()
+    rectification.save(update_fields=["status", "done_at", "done_note"])
+    record_event(
+        need=rectification.need,
+        kind=NeedEvent.Kind.RECTIFICATION_DONE,
+        actor=user,
+        note=rectification.done_note,
+    )
+    return rectification
+
+
+@transaction.atomic
+def accept_rectification(
+    *, user: Any, rectification: Rectification, note: str = ""
+) -> Rectification:
+    """Accept a rectification reported done (验收): it ends, and the need closes."""
+    rectification = _lock_rectification(rectification)
+    _check_rectification_step(rectification, "accept")
+    need = _lock(rectification.need)
+    _ensure_handles(user, need)
+    now = timezone.now()
+    rectification.status = R.ACCEPTED
+    rectification.accepted_at = now
+    rectification.accepted_by = user
+    rectification.save(update_fields=["status", "accepted_at", "accepted_by"])
+    record_event(need=need, kind=NeedEvent.Kind.RECTIFICATION_ACCEPTED, actor=user, note=note)
+    need.closed_at = now
+    _move(need, user=user, to_status=S.CLOSED, kind=NeedEvent.Kind.CLOSED, fields=("closed_at",))
+    return rectification
+
+
+@transaction.atomic
+def return_rectification(*, user: Any, rectification: Rectification, note: str) -> Rectification:
+    """Send a rectification reported done back (not good enough), saying why; it is open
+    again, with the same due date."""
+    rectification = _lock_rectification(rectification)
+    _check_rectification_step(rectification, "return")
+    _ensure_handles(user, rectification.need)
+    if not (note or "").strip():
+        raise ValidationError({"note": [_("Say why the rectification is returned.")]})
+    rectification.status = R.OPEN
+    rectification.done_at = None
+    rectification.save(update_fields=["status", "done_at"])
+    record_event(
+        need=rectification.need,
+        kind=NeedEvent.Kind.RECTIFICATION_RETURNED,
+        actor=user,
+        note=note.strip(),
+    )
+    return rectification
+
+
+# Set-based steps: the admin's bulk actions and the daily jobs. However many needs they touch,
+# each is a locking SELECT of ids, one UPDATE and one INSERT of events per batch of ids.
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    done: int
+    skipped: int
+
+
+def _locked_rows(needs: QuerySet[Need]) -> list[tuple[int, str]]:
+    """(id, status) of `needs`, locked in id order (two bulk steps over overlapping needs queue
+    instead of deadlocking)."""
+    return list(needs.order_by("pk").select_for_update(of=("self",)).values_list("pk", "status"))
+
+
+def _apply(
+    rows: list[tuple[int, str]],
+    *,
+    kind: str,
+    actor: Any,
+    to_status: str | None = None,
+    data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> int:
+    """Update the needs of `rows` (to `to_status`, and `fields`) and log one event each."""
+    now = timezone.now()
+    if to_status is not None:
+        fields["status"] = to_status
+    actor = actor if getattr(actor, "is_authenticated", False) else None
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        Need.objects.filter(pk__in=[pk for pk, _status in batch]).update(**fields)
+        NeedEvent.objects.bulk_create(
+            NeedEvent(
+                need_id=pk,
+                kind=kind,
+                from_status=status if to_status else "",
+                to_status=to_status or "",
+                actor=actor,
+                at=now,
+                data=data or {},
+            )
+            for pk, status in batch
+        )
+    return len(rows)
+
+
+def _handled_by(user: Any, needs: QuerySet[Need]) -> QuerySet[Need]:
+    """The needs among `needs` that `user` handles (as _ensure_handles)."""
+    return Need.objects.for_scope(_staff_scope(user)).filter(pk__in=needs.values("pk"))
+
+
+@transaction.atomic
+def bulk_accept_needs(*, user: Any, needs: QuerySet[Need]) -> BulkResult:
+    """Accept the new needs among `needs` that the user handles; skip the rest."""
+    requested = needs.count()
+    rows = _locked_rows(_handled_by(user, needs).filter(status__in=STEPS["accept"].allowed_from))
+    done = _apply(rows, kind=NeedEvent.Kind.ACCEPTED, actor=user, to_status=S.ACCEPTED)
+    return BulkResult(done=done, skipped=requested - done)
+
+
+@transaction.atomic
+def bulk_assign_needs(
+    *,
+    user: Any,
+    needs: QuerySet[Need],
+    due_on: dt.date,
+    worker: GridWorker | None = None,
+    department: str = "",
+    partner_unit: PartnerUnit | None = None,
+) -> BulkResult:
+    """Assign many needs at once to one worker, department or partner unit with one due date
+    (the admin's needs board). Needs the user does not handle, in a status that cannot be
+    assigned, or outside the assignee's community (or the partner unit's communities) are
+    skipped."""
+    requested = needs.count()
+    _check_due_on(due_on)
+    assignee = _one_assignee(worker, department, partner_unit)
+    candidates = _handled_by(user, needs).filter(status__in=STEPS["assign"].allowed_from)
+    if worker is not None:
+        candidates = candidates.filter(grid__community_id=worker.community_id)
+    elif partner_unit is not None:
+        signed = partner_unit.agreements.values("community_id")
+        candidates = candidates.filter(grid__community_id__in=signed)
+    rows = _locked_rows(candidates)
+    ids = [pk for pk, _status in rows]
+    for start in range(0, len(ids), BATCH):
+        Need.offered_to.through.objects.filter(need_id__in=ids[start : start + BATCH]).delete()
+    done = _apply(
+        rows,
+        kind=NeedEvent.Kind.ASSIGNED,
+        actor=user,
+        to_status=S.ASSIGNED,
+        data={**assignee.data(), "due_on": due_on.isoformat()},
+        assigned_worker=assignee.worker,
+        assigned_department=assignee.department,
+        assigned_partner=assignee.partner_unit,
+        due_on=due_on,
+        assigned_at=timezone.now(),
+    )
+    return BulkResult(done=done, skipped=requested - done)
+
+
+@transaction.atomic
+def escalate_overdue_needs(*, today: dt.date | None = None) -> int:
+    """The daily job: an open need past its due date goes up to the community; once it is
+    NEED_STREET_ESCALATION_DAYS overdue, to the street. Idempotent: a need is escalated to a
+    level once. Returns how many needs went up."""
+    today = today or timezone.localdate()
+    overdue = Need.objects.overdue(today)
+    street_by = today - dt.timedelta(days=settings.NEED_STREET_ESCALATION_DAYS)
+    to_street = _locked_rows(
+        overdue.filter(due_on__lte=street_by, escalation__lt=Need.Escalation.STREET)
+    )
+    done = _apply(
+        to_street,
+        kind=NeedEvent.Kind.ESCALATED,
+        actor=None,
+        data={"escalation": Need.Escalation.STREET},
+        escalation=Need.Escalation.STREET,
+    )
+    to_community = _locked_rows(overdue.filter(escalation=Need.Escalation.NONE))
+    return done + _apply(
+        to_community,
+        kind=NeedEvent.Kind.ESCALATED,
+        actor=None,
+        data={"escalation": Need.Escalation.COMMUNITY},
+        escalation=Need.Escalation.COMMUNITY,
+    )
+
+
+@transaction.atomic
+def close_unrated_needs(*, now: dt.datetime | None = None) -> int:
+    """The daily job: resolved needs nobody rated within NEED_RATING_DAYS are closed unrated.
+    Returns how many."""
+    now = now or timezone.now()
+    rows = _locked_rows(
+        Need.objects.filter(
+            status=S.RESOLVED,
+            rating__isnull=True,
+            resolved_at__lt=now - dt.timedelta(days=settings.NEED_RATING_DAYS),
+        )
+    )
+    return _apply(
+        rows,
+        kind=NeedEvent.Kind.CLOSED,
+        actor=None,
+        to_status=S.CLOSED,
+        data={"unrated": True},
+        closed_at=now,
+    )

@@ -1,24 +1,52 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
+from django.http import FileResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.permissions import RoleModelPermissions
-from core.views import ScopedModelViewSet
+from core.idempotency import IdempotentCreateMixin, run_idempotent
+from core.permissions import ActionPermissions, RoleModelPermissions
+from core.views import IDEMPOTENCY_PARAMETER, ScopedModelViewSet
 from residents import selectors, services
-from residents.filters import DueVisitFilter, HouseholdFilter, ResidentFilter, VisitFilter
-from residents.models import Household, Resident, Tag, Visit
+from residents.filters import (
+    DueVisitFilter,
+    HouseholdFilter,
+    NeedFilter,
+    RectificationFilter,
+    ResidentFilter,
+    VisitFilter,
+)
+from residents.models import Household, Need, Rectification, Resident, Tag, Visit
 from residents.serializers import (
     DueVisitSerializer,
     HouseholdSerializer,
+    NeedAssignSerializer,
+    NeedClaimSerializer,
+    NeedEventSerializer,
+    NeedNoteSerializer,
+    NeedOfferSerializer,
+    NeedPhotoSerializer,
+    NeedPhotoUploadSerializer,
+    NeedRateSerializer,
+    NeedRejectSerializer,
+    NeedResolveSerializer,
+    NeedSerializer,
+    RectificationNoteSerializer,
+    RectificationSerializer,
     ResidentSerializer,
     TagSerializer,
     VisitSerializer,
@@ -137,3 +165,330 @@ class DueVisitViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
+
+
+# ---------------------------------------------------------------------------- needs
+
+
+class NeedViewSet(
+    IdempotentCreateMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Needs (需求) and micro-wishes (微心愿): recorded, accepted, assigned with a due date,
+    started, resolved, rated by the resident; rejected with an explanation; escalated.
+
+    Each step is an action with a permission of its own; a step the need's status does not
+    allow answers 400 naming the statuses that do. Every change is on the need's timeline
+    (`events/`). A partner contact sees what is offered or assigned to their unit; a resident
+    the needs about themselves. Needs are kept: there is no delete.
+    """
+
+    queryset = Need.objects.all()
+    serializer_class = NeedSerializer
+    permission_classes = [IsAuthenticated, ActionPermissions]
+    filterset_class = NeedFilter
+    search_fields = ["title", "text", "resident__name"]
+    ordering_fields = ["id", "created_at", "due_on", "priority", "status", "resolved_at"]
+    action_permissions = {
+        "accept": ["residents.accept_need"],
+        "assign": ["residents.assign_need"],
+        "offer": ["residents.offer_need"],
+        "claim": ["residents.claim_need"],
+        "start": ["residents.start_need"],
+        "resolve": ["residents.resolve_need"],
+        "reject": ["residents.reject_need"],
+        "escalate": ["residents.escalate_need"],
+        "rate": ["residents.add_rating"],
+        "events": ["residents.view_need", "residents.view_needevent"],
+        "photos": ["residents.add_needphoto"],
+        "photo": ["residents.view_needphoto"],
+    }
+
+    def get_queryset(self) -> Any:
+        return selectors.needs_for(self.request.user)
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.record_need(
+            user=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = services.update_need(
+            user=self.request.user, need=serializer.instance, **serializer.validated_data
+        )
+
+    def _step(
+        self, request: Request, serializer_class: type | None, do: Callable[..., Need]
+    ) -> Response:
+        """Run one step of the loop on this need, once per Idempotency-Key."""
+
+        def handler() -> Response:
+            need = self.get_object()
+            data: dict[str, Any] = {}
+            if serializer_class is not None:
+                serializer = serializer_class(data=request.data)
+                serializer.is_valid(raise_exception=True)
+                data = serializer.validated_data
+            need = do(need, **data)
+            # Read back as the caller sees it (nested rating, photos); the step may have taken
+            # it out of their sight (a worker assigning to a colleague of another grid).
+            shown = selectors.needs_for(request.user).filter(pk=need.pk).first() or need
+            return Response(NeedSerializer(shown, context=self.get_serializer_context()).data)
+
+        return run_idempotent(request, handler)
+
+    @extend_schema(
+        request=NeedNoteSerializer, responses=NeedSerializer, parameters=[IDEMPOTENCY_PARAMETER]
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        """Accept a new need (受理)."""
+        return self._step(
+            request,
+            NeedNoteSerializer,
+            lambda need, **d: services.accept_need(user=request.user, need=need, **d),
+        )
+
+    @extend_schema(
+        request=NeedAssignSerializer, responses=NeedSerializer, parameters=[IDEMPOTENCY_PARAMETER]
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def assign(self, request: Request, pk: str | None = None) -> Response:
+        """Assign to one of `worker`, `department` or `partner_unit`, with `due_on` (时效责任
+        清单); again to hand it on."""
+        return self._step(
+            request,
+            NeedAssignSerializer,
+            lambda need, **d: services.assign_need(user=request.user, need=need, **d),
+        )
+
+    @extend_schema(
+        request=NeedOfferSerializer, responses=NeedSerializer, parameters=[IDEMPOTENCY_PARAMETER]
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def offer(self, request: Request, pk: str | None = None) -> Response:
+        """Offer an accepted micro-wish to partner units of its community, with a due date."""
+        return self._step(
+            request,
+            NeedOfferSerializer,
+            lambda need, **d: services.offer_need(user=request.user, need=need, **d),
+        )
+
+    @extend_schema(
+        request=NeedClaimSerializer, responses=NeedSerializer, parameters=[IDEMPOTENCY_PARAMETER]
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def claim(self, request: Request, pk: str | None = None) -> Response:
+        """A partner contact claims (接单) a micro-wish offered to their unit."""
+        return self._step(
+            request,
+            NeedClaimSerializer,
+            lambda need, **d: services.claim_need(user=request.user, need=need, **d),
+        )
+
+    @extend_schema(
+        request=NeedNoteSerializer, responses=NeedSerializer, parameters=[IDEMPOTENCY_PARAMETER]
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def start(self, request: Request, pk: str | None = None) -> Response:
+        """Work on an assigned need begins."""
+        return self._step(
+            request,
+            NeedNoteSerializer,
+            lambda need, **d: services.start_need(user=request.user, need=need, **d),
+        )
+
+    @extend_schema(
+        request=NeedResolveSerializer, responses=NeedSerializer, parameters=[IDEMPOTENCY_PARAMETER]
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        """Resolved (办结): say how; optionally claim points for a resident or volunteer."""
+
+        def do(need: Need, resolution: str, claim: dict[str, Any] | None = None) -> Need:
+            claim = claim or {}
+            return services.resolve_need(
+                user=request.user,
+                need=need,
+                resolution=resolution,
+                claim_resident=claim.get("resident"),
+                claim_rule=claim.get("rule"),
+                claim_points=claim.get("points"),
+                claim_note=claim.get("note", ""),
+            )
+
+        return self._step(request, NeedResolveSerializer, do)
+
+    @extend_schema(
+        request=NeedRejectSerializer, responses=NeedSerializer, parameters=[IDEMPOTENCY_PARAMETER]
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        """Reject (不予受理) with an explanation to the resident."""
+        return self._step(
+            request,
+            NeedRejectSerializer,
+            lambda need, **d: services.reject_need(user=request.user, need=need, **d),
+        )
+
+    @extend_schema(
+        request=NeedNoteSerializer, responses=NeedSerializer, parameters=[IDEMPOTENCY_PARAMETER]
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def escalate(self, request: Request, pk: str | None = None) -> Response:
+        """Escalate an open need one level: to the community, then to the street."""
+        return self._step(
+            request,
+            NeedNoteSerializer,
+            lambda need, **d: services.escalate_need(user=request.user, need=need, **d),
+        )
+
+    @extend_schema(
+        request=NeedRateSerializer, responses=NeedSerializer, parameters=[IDEMPOTENCY_PARAMETER]
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def rate(self, request: Request, pk: str | None = None) -> Response:
+        """The resident rates the resolved need (好差评); 不满意 or worse opens a rectification."""
+        return self._step(
+            request,
+            NeedRateSerializer,
+            lambda need, **d: services.rate_need(user=request.user, need=need, **d),
+        )
+
+    @extend_schema(responses=NeedEventSerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def events(self, request: Request, pk: str | None = None) -> Response:
+        """The need's timeline, oldest first: every change, who made it and when."""
+        page = self.paginate_queryset(selectors.need_timeline(need=self.get_object()))
+        return self.get_paginated_response(NeedEventSerializer(page, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": NeedPhotoUploadSerializer},
+        responses={201: NeedPhotoSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        filter_backends=[],
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def photos(self, request: Request, pk: str | None = None) -> Response:
+        """Add a photo (multipart, field `image`), up to NEED_PHOTO_MAX_BYTES."""
+
+        def handler() -> Response:
+            need = self.get_object()
+            serializer = NeedPhotoUploadSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            photo = services.add_need_photo(
+                user=request.user, need=need, image=serializer.validated_data["image"]
+            )
+            data = NeedPhotoSerializer(photo, context=self.get_serializer_context()).data
+            return Response(data, status=status.HTTP_201_CREATED)
+
+        return run_idempotent(request, handler)
+
+    @extend_schema(
+        responses={(200, "image/*"): OpenApiTypes.BINARY, 404: OpenApiTypes.OBJECT},
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        filter_backends=[],
+        url_path=r"photos/(?P<photo_id>[0-9]{1,18})",
+    )
+    def photo(self, request: Request, pk: str | None = None, photo_id: str = "") -> Any:
+        """One photo's file, for those who may see the need (the media folder is not public)."""
+        photo = self.get_object().photos.filter(pk=int(photo_id)).first()
+        if photo is None:
+            raise NotFound(_("No such photo of this need."))
+        try:
+            return FileResponse(photo.image.open("rb"))
+        except OSError:
+            raise NotFound(_("The photo's file is missing.")) from None
+
+
+class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Rectifications (整改) opened by 不满意 and 非常不满意 ratings: done by whoever works on the
+    need, then accepted (the need closes) or returned by the committee or the street."""
+
+    queryset = Rectification.objects.all()
+    serializer_class = RectificationSerializer
+    permission_classes = [IsAuthenticated, ActionPermissions]
+    filterset_class = RectificationFilter
+    search_fields = ["need__title", "done_note"]
+    ordering_fields = ["id", "due_on", "opened_at", "done_at", "accepted_at"]
+    action_permissions = {
+        "done": ["residents.change_rectification"],
+        "accept": ["residents.accept_rectification"],
+        "return_": ["residents.accept_rectification"],
+    }
+
+    def get_queryset(self) -> Any:
+        return selectors.rectifications_for(self.request.user)
+
+    def _step(
+        self, request: Request, do: Callable[..., Rectification], note_required: bool
+    ) -> Response:
+        def handler() -> Response:
+            rectification = self.get_object()
+            cls = RectificationNoteSerializer if note_required else NeedNoteSerializer
+            serializer = cls(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            rectification = do(rectification, serializer.validated_data["note"])
+            return Response(RectificationSerializer(rectification).data)
+
+        return run_idempotent(request, handler)
+
+    @extend_schema(
+        request=RectificationNoteSerializer,
+        responses=RectificationSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def done(self, request: Request, pk: str | None = None) -> Response:
+        """Report the rectification done, saying what was done."""
+        return self._step(
+            request,
+            lambda r, note: services.complete_rectification(
+                user=request.user, rectification=r, note=note
+            ),
+            note_required=True,
+        )
+
+    @extend_schema(
+        request=NeedNoteSerializer,
+        responses=RectificationSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        """Accept the rectification (验收): it ends and the need closes."""
+        return self._step(
+            request,
+            lambda r, note: services.accept_rectification(
+                user=request.user, rectification=r, note=note
+            ),
+            note_required=False,
+        )
+
+    @extend_schema(
+        request=RectificationNoteSerializer,
+        responses=RectificationSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], url_path="return")
+    def return_(self, request: Request, pk: str | None = None) -> Response:
+        """Send it back, saying why: it is open again."""
+        return self._step(
+            request,
+            lambda r, note: services.return_rectification(
+                user=request.user, rectification=r, note=note
+            ),
+            note_required=True,
+        )

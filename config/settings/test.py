@@ -6,3 +6,8 @@ from .base import *  # noqa: F403
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 LANGUAGE_CODE = "zh-hans"
+
+# Uploaded photos go to a throwaway folder, not the checkout's media/.
+import tempfile  # noqa: E402
+
+MEDIA_ROOT = tempfile.mkdtemp(prefix="gridpoints-media-")

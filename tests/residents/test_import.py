@@ -363,7 +363,8 @@ def test_the_import_costs_the_same_number_of_queries_for_more_rows(world, staff_
             confirm(client, upload(client, as_csv(rows)))
         return len(queries)
 
+    count(200, 1)  # warm the caches (content types for the admin log) before comparing
     few = count(0, 6)
     many = count(100, 60)
-    assert Resident.objects.filter(name__startswith="测试").count() == 66
+    assert Resident.objects.filter(name__startswith="测试").count() == 67
     assert many == few

@@ -1,0 +1,15 @@
+from celery import shared_task
+
+from residents import services
+
+
+@shared_task
+def escalate_overdue_needs() -> int:
+    """Escalate overdue needs to the community, then the street (beat runs it daily)."""
+    return services.escalate_overdue_needs()
+
+
+@shared_task
+def close_unrated_needs() -> int:
+    """Close resolved needs nobody rated in time (beat runs it daily)."""
+    return services.close_unrated_needs()
