@@ -4,23 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin import ScopedAdminMixin, ScopedModelAdmin, ScopedRelatedFilter
+from grids import services as grid_services
 from grids.models import (
+    AgendaEvaluation,
+    AgendaItem,
     CommitteeMember,
     Community,
+    Council,
     Grid,
     GridAssignment,
     GridWorker,
     PartnerAgreement,
     PartnerUnit,
+    Project,
+    Resource,
     Street,
     StreetAdmin,
 )
@@ -203,3 +213,253 @@ class PartnerUnitAdmin(ScopedModelAdmin):
     @admin.display(description=_("communities"))
     def community_names(self, obj: PartnerUnit) -> str:
         return "、".join(c.name for c in obj.communities.all())
+
+
+# ---------------------------------------------------------------------------- lists (design §5)
+
+
+@admin.register(Resource)
+class ResourceAdmin(ScopedModelAdmin):
+    list_display = ["name", "kind", "provider", "partner_unit", "community", "contact", "active"]
+    list_filter = [
+        ("community", ScopedRelatedFilter),
+        "kind",
+        ("partner_unit", ScopedRelatedFilter),
+        "active",
+    ]
+    list_select_related = ["community", "partner_unit"]
+    search_fields = ["name", "provider", "description", "contact"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Resource | None = None) -> bool:
+        # A partner organisation's row follows the organisation; it is changed there.
+        if obj is not None and obj.partner_organisation_id:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Resource | None = None) -> bool:
+        if obj is not None and obj.partner_organisation_id:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+@admin.register(Project)
+class ProjectAdmin(ScopedModelAdmin):
+    list_display = [
+        "name",
+        "community",
+        "owner",
+        "budget",
+        "progress",
+        "status",
+        "due_on",
+        "needs_resolved_of_total",
+    ]
+    list_filter = [("community", ScopedRelatedFilter), "status"]
+    list_select_related = ["community"]
+    search_fields = ["name", "owner", "description"]
+    date_hierarchy = "due_on"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
+        done = Q(needs__status__in=["resolved", "closed"])
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                needs_count=Count("needs", distinct=True),
+                needs_resolved=Count("needs", filter=done, distinct=True),
+            )
+        )
+
+    @admin.display(description=_("needs resolved"))
+    def needs_resolved_of_total(self, obj: Project) -> str:
+        return f"{obj.needs_resolved}/{obj.needs_count}"
+
+
+# ---------------------------------------------------------------------------- council (议事会)
+
+
+class AgendaItemForm(forms.ModelForm):
+    class Meta:
+        model = AgendaItem
+        fields = ["position", "title", "decision", "need", "project", "responsible"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        council = self.instance.council if self.instance.council_id else None
+        if council is not None:
+            try:
+                grid_services.validate_agenda_links(
+                    community_id=council.community_id,
+                    need=data.get("need"),
+                    project=data.get("project"),
+                    responsible=data.get("responsible"),
+                )
+            except ValidationError as error:
+                raise forms.ValidationError(error.message_dict) from None
+        return data
+
+
+class AgendaItemInline(ScopedAdminMixin, admin.TabularInline):
+    """The agenda. Saved through the services (a need put on it gets its timeline event);
+    read-only once the council is held."""
+
+    model = AgendaItem
+    form = AgendaItemForm
+    fields = ["position", "title", "decision", "need", "project", "responsible", "outcome"]
+    readonly_fields = ["outcome"]
+    raw_id_fields = ["need"]
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AgendaItem]:
+        return super().get_queryset(request).select_related("need", "project", "responsible")
+
+    def _open(self, obj: Council | None) -> bool:
+        return obj is not None and obj.status != Council.Status.HELD
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._open(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._open(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._open(obj) and super().has_delete_permission(request, obj)
+
+
+class AgendaEvaluationInline(ScopedAdminMixin, admin.TabularInline):
+    """Past items evaluated at this council (scored through the API's evaluate action)."""
+
+    model = AgendaEvaluation
+    fk_name = "council"
+    fields = ["item", "score", "struck_off", "reason", "evaluated_by", "evaluated_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AgendaEvaluation]:
+        return super().get_queryset(request).select_related("item", "evaluated_by")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Council)
+class CouncilAdmin(ScopedModelAdmin):
+    list_display = [
+        "held_on",
+        "community",
+        "agenda_cutoff",
+        "status",
+        "place",
+        "attendee_count",
+        "minutes_link",
+    ]
+    list_filter = [("community", ScopedRelatedFilter), "status"]
+    list_select_related = ["community"]
+    search_fields = ["community__name", "place", "chaired_by"]
+    date_hierarchy = "held_on"
+    inlines = [AgendaItemInline, AgendaEvaluationInline]
+    actions = ["fix_agendas"]
+    fieldsets = [
+        (None, {"fields": ["community", "held_on", "agenda_cutoff", "status", "place"]}),
+        (
+            _("Minutes"),
+            {
+                "fields": [
+                    "policy_talk",
+                    "affairs_disclosed",
+                    "needs_raised",
+                    "solutions_discussed",
+                    "past_items_evaluated",
+                ]
+            },
+        ),
+        (
+            _("Attendance"),
+            {"fields": ["attendees", "attendee_count", "chaired_by", "recorded_by"]},
+        ),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return ["status", "recorded_by"]
+        if obj.status == Council.Status.HELD:
+            return [f for fs in self.fieldsets for f in fs[1]["fields"]]
+        # The day is fixed when planned; the status moves through the actions and the API.
+        return ["community", "held_on", "agenda_cutoff", "status", "recorded_by"]
+
+    @admin.display(description=_("minutes"))
+    def minutes_link(self, obj: Council) -> str:
+        return format_html(
+            '<a href="{}" target="_blank">{}</a>',
+            reverse("grids:council_minutes", args=[obj.pk]),
+            _("print"),
+        )
+
+    def save_model(self, request: HttpRequest, obj: Council, form: Any, change: bool) -> None:
+        if not change:
+            council = grid_services.plan_council(
+                community=obj.community,
+                month=obj.held_on,
+                user=request.user,
+                held_on=obj.held_on,
+                agenda_cutoff=obj.agenda_cutoff,
+            )
+            if council.held_on != obj.held_on:
+                self.message_user(
+                    request,
+                    _("%(community)s already has a council that month, on %(date)s.")
+                    % {"community": council.community.name, "date": council.held_on.isoformat()},
+                    messages.WARNING,
+                )
+            obj.pk, obj.status, obj._state.adding = council.pk, council.status, False
+            obj.held_on, obj.agenda_cutoff = council.held_on, council.agenda_cutoff
+            return
+        changed = {
+            f: form.cleaned_data[f] for f in form.changed_data if f in grid_services.MINUTES_FIELDS
+        }
+        if changed:
+            grid_services.record_minutes(council=obj, user=request.user, **changed)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not AgendaItem:
+            return super().save_formset(request, form, formset, change)
+        council = form.instance
+        formset.save(commit=False)
+        for item in formset.deleted_objects:
+            grid_services.delete_agenda_item(item=item, user=request.user)
+        for item, changed in formset.changed_objects:
+            fields = {f: getattr(item, f) for f in changed if f in grid_services.AGENDA_ITEM_FIELDS}
+            grid_services.update_agenda_item(item=item, user=request.user, **fields)
+        for item in formset.new_objects:
+            grid_services.add_agenda_item(
+                council=council,
+                user=request.user,
+                **{f: getattr(item, f) for f in grid_services.AGENDA_ITEM_FIELDS},
+            )
+        return None
+
+    @admin.action(description=_("Fix the agenda of the selected councils"), permissions=["change"])
+    def fix_agendas(self, request: HttpRequest, queryset: QuerySet[Council]) -> None:
+        added = fixed = 0
+        for council in queryset.select_related("community"):
+            try:
+                added += grid_services.fix_agenda(council=council, user=request.user)
+                fixed += 1
+            except (ValidationError, PermissionDenied) as error:
+                for message in getattr(error, "messages", [str(error)]):
+                    self.message_user(request, f"{council}: {message}", messages.ERROR)
+        if fixed:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d agenda fixed, %(items)d items added.",
+                    "%(count)d agendas fixed, %(items)d items added.",
+                    fixed,
+                )
+                % {"count": fixed, "items": added},
+                messages.SUCCESS,
+            )

@@ -292,3 +292,302 @@ class PartnerAgreement(models.Model):  # 共建协议
 
     def __str__(self) -> str:
         return f"{self.unit} ↔ {self.community}"
+
+
+# ---------------------------------------------------------------------------- lists (design §5)
+
+
+class Project(models.Model):  # 项目清单: a larger work that groups needs
+    class Status(models.TextChoices):
+        PLANNED = "planned", pgettext_lazy("project", "planned")
+        IN_PROGRESS = "in_progress", pgettext_lazy("project", "in progress")
+        DONE = "done", _("done")
+
+    community = models.ForeignKey(
+        Community,
+        on_delete=models.PROTECT,
+        related_name="projects",
+        verbose_name=_("community"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    owner = models.CharField(
+        _("owner"), max_length=100, help_text=_("The person or department answerable for it.")
+    )
+    budget = models.DecimalField(
+        _("budget (yuan)"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    due_on = models.DateField(_("due on"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PLANNED
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_paths = {
+        "street": "community__street_id",
+        "community": "community_id",
+        "grid": "community__grids",
+    }
+
+    class Meta:
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="project_progress_le_100"),
+            models.CheckConstraint(
+                condition=Q(budget__isnull=True) | Q(budget__gte=0),
+                name="project_budget_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Resource(models.Model):  # 资源清单: what partner units and organisations offer
+    class Kind(models.TextChoices):
+        SERVICE = "service", _("service")
+        VENUE = "venue", _("venue")
+        FUNDS = "funds", _("funds")
+        GOODS = "goods", _("goods")
+        EXPERTISE = "expertise", _("expertise")
+
+    community = models.ForeignKey(
+        Community,
+        on_delete=models.CASCADE,
+        related_name="resources",
+        verbose_name=_("community"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.SERVICE)
+    description = models.TextField(_("description"), blank=True)
+    provider = models.CharField(
+        _("provider"), max_length=200, help_text=_("Who offers it, as it should be listed.")
+    )
+    partner_unit = models.ForeignKey(
+        PartnerUnit,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="resources",
+        verbose_name=_("partner unit"),
+    )
+    # A partner organisation's (公益合伙人) free service is listed here too: this row is kept
+    # by volunteers.services.save_partner_organisation and is read-only in the resources API.
+    partner_organisation = models.OneToOneField(
+        "volunteers.PartnerOrganisation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="resource",
+        verbose_name=_("partner organisation"),
+    )
+    contact = models.CharField(_("contact"), max_length=100, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_paths = {
+        "street": "community__street_id",
+        "community": "community_id",
+        "grid": "community__grids",
+        "partner": "partner_unit_id",
+    }
+
+    class Meta:
+        verbose_name = _("resource")
+        verbose_name_plural = _("resources")
+        ordering = ["community_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.name}"
+
+
+# ---------------------------------------------------------------------------- council (议事会)
+
+
+class Council(models.Model):  # 议事会: monthly, per community
+    class Status(models.TextChoices):
+        PLANNED = "planned", pgettext_lazy("council", "planned")  # agenda still open
+        AGENDA_FIXED = "agenda_fixed", _("agenda fixed")  # past the cut-off
+        HELD = "held", _("held")  # minutes recorded
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="councils", verbose_name=_("community")
+    )
+    held_on = models.DateField(_("held on"), help_text=_("By default the 10th of the month."))
+    agenda_cutoff = models.DateField(
+        _("agenda cut-off"), help_text=_("By default the 7th: needs flagged by then are on it.")
+    )
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PLANNED
+    )
+    # The five sections (五步议事法), each with its minutes.
+    policy_talk = models.TextField(_("policy talk"), blank=True)  # 政策宣讲
+    affairs_disclosed = models.TextField(
+        _("affairs and finances disclosed"), blank=True
+    )  # 村务财务公开
+    needs_raised = models.TextField(_("needs raised"), blank=True)  # 群众提需求
+    solutions_discussed = models.TextField(_("solutions discussed"), blank=True)  # 商议解决办法
+    past_items_evaluated = models.TextField(_("past items evaluated"), blank=True)  # 评议上月事项
+    attendees = models.TextField(
+        pgettext_lazy("council", "attendance"),
+        blank=True,
+        help_text=_("One name per line, with a role if useful."),
+    )
+    attendee_count = models.PositiveIntegerField(_("number present"), default=0)
+    chaired_by = models.CharField(_("chaired by"), max_length=50, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("minutes by"),
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    # Grid workers read their community's councils (the minutes are public in the village);
+    # partners and residents see none.
+    scope_paths = {
+        "street": "community__street_id",
+        "community": "community_id",
+        "grid": "community__grids",
+    }
+
+    class Meta:
+        verbose_name = _("council meeting")
+        verbose_name_plural = _("council meetings")
+        ordering = ["-held_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "held_on"], name="one_council_a_day"),
+            models.CheckConstraint(
+                condition=Q(agenda_cutoff__lte=models.F("held_on")),
+                name="council_cutoff_before_meeting",
+                violation_error_message=_("The agenda cut-off must not be after the meeting."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community} {self.held_on:%Y-%m}"
+
+
+class AgendaItem(models.Model):  # 议事事项
+    class Outcome(models.TextChoices):
+        OPEN = "open", _("open")
+        STRUCK_OFF = "struck_off", _("struck off")  # 销号
+        CARRIED = "carried", _("carried over")  # 挂账
+
+    council = models.ForeignKey(
+        Council, on_delete=models.CASCADE, related_name="items", verbose_name=_("council meeting")
+    )
+    need = models.ForeignKey(
+        "residents.Need",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="agenda_items",
+        verbose_name=_("need"),
+    )
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="agenda_items",
+        verbose_name=_("project"),
+    )
+    title = models.CharField(_("title"), max_length=200)
+    decision = models.TextField(_("decision"), blank=True)
+    responsible = models.ForeignKey(
+        GridWorker,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="agenda_items",
+        verbose_name=_("responsible worker"),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.OPEN
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope_paths = {
+        "street": "council__community__street_id",
+        "community": "council__community_id",
+        # The whole agenda of their community's councils, not only their grids' needs: a
+        # worker answers for items of any grid (responsible) and reads the minutes anyway.
+        "grid": "council__community__grids",
+    }
+
+    class Meta:
+        verbose_name = _("agenda item")
+        verbose_name_plural = _("agenda items")
+        ordering = ["council_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["council", "need"],
+                name="need_once_per_council",
+                condition=Q(need__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AgendaEvaluation(models.Model):  # 评议: a past item scored at a later council
+    item = models.ForeignKey(
+        AgendaItem, on_delete=models.CASCADE, related_name="evaluations", verbose_name=_("item")
+    )
+    council = models.ForeignKey(
+        Council,
+        on_delete=models.CASCADE,
+        related_name="evaluations",
+        verbose_name=_("evaluated at council"),
+    )
+    score = models.PositiveSmallIntegerField(_("score (1–5)"))
+    struck_off = models.BooleanField(_("struck off"))
+    reason = models.TextField(
+        _("reason"), blank=True, help_text=_("Why the item is carried over (required then).")
+    )
+    evaluated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("evaluated by"),
+    )
+    evaluated_at = models.DateTimeField(_("evaluated at"), default=timezone.now)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_paths = {
+        "street": "council__community__street_id",
+        "community": "council__community_id",
+        "grid": "council__community__grids",
+    }
+
+    class Meta:
+        verbose_name = _("evaluation")
+        verbose_name_plural = _("evaluations")
+        ordering = ["council_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "council"], name="item_evaluated_once_per_council"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__gte=1, score__lte=5), name="evaluation_score_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(struck_off=True) | ~Q(reason=""),
+                name="carried_item_has_reason",
+                violation_error_message=_("Say why the item is carried over."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} @ {self.council}"
