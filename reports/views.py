@@ -1,0 +1,149 @@
+"""The reports API: the needs figures per grid, community or street (reports/needs/) and the
+grid workers' quarterly assessment (reports/workers/, also as xlsx).
+
+Both are read-only, computed and unpaginated (one row per unit or worker in the caller's area:
+at most a street's grids or workers). They are for people who answer for territory: a street
+admin, a committee member, a grid worker. Partner contacts, team leaders and residents get 403
+rather than an empty report, since these figures are none of their business and an empty
+answer would read as "nothing happened".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.scope import scope_for
+from core.views import ErrorsAsJsonMixin, validated
+from reports import exports, selectors
+from reports.serializers import (
+    NeedsReportQuerySerializer,
+    NeedsReportSerializer,
+    WorkerReportQuerySerializer,
+    WorkerReportSerializer,
+)
+
+
+def _doc_section(first: str, stop: str | None) -> str:
+    """A section of reports.selectors' docstring: one text for the code and the API docs."""
+    doc = selectors.__doc__ or ""
+    start = doc.index(first)
+    end = doc.index(stop, start) if stop else len(doc)
+    return doc[start:end].strip()
+
+
+NEEDS_DOC = _doc_section("Needs figures,", "Worker assessment,")
+WORKERS_DOC = _doc_section("Worker assessment,", "The assessment costs")
+
+
+LEVEL_NAMES = {
+    "grid": gettext_lazy("grid"),
+    "community": gettext_lazy("community"),
+    "street": gettext_lazy("street"),
+}
+
+
+class HasAreaAndPermissions(BasePermission):
+    """The model permissions in `view.required_perms`, and a post over territory (a street, a
+    community or a grid): the role says what, the scope says that there is somewhere. A grid
+    worker's area is the grids assigned to them today (core.scope), so a worker with no current
+    assignment is refused too."""
+
+    message = gettext_lazy("These figures are for street admins, committees and grid workers.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(
+            user.is_authenticated
+            and user.has_perms(view.required_perms)
+            and scope_for(user).has_area
+        )
+
+
+class ReportViewSet(viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated, HasAreaAndPermissions]
+    required_perms: list[str] = []
+    filter_backends: list[Any] = []
+    pagination_class = None
+
+
+class NeedsReportViewSet(ReportViewSet):
+    """Needs figures (需求办理统计) per grid, community or street for a quarter."""
+
+    required_perms = ["residents.view_need"]
+    serializer_class = NeedsReportSerializer
+
+    @extend_schema(
+        parameters=[NeedsReportQuerySerializer],
+        responses={200: NeedsReportSerializer, 403: OpenApiResponse(OpenApiTypes.OBJECT)},
+        description=(
+            "One row per unit of `level` (default grid) that lies wholly in your area, with "
+            "zeros where nothing happened, and the total of the rows. A grid worker sees their "
+            "grids; a committee its community and its grids; a street admin its street, its "
+            "communities and grids. Asking for a level at which you see no whole unit (a grid "
+            "worker asking for communities) answers 403. The filters keep the units in a "
+            "street or community, or containing a grid.\n\n" + NEEDS_DOC
+        ),
+    )
+    def list(self, request: Request) -> Response:
+        query = validated(NeedsReportQuerySerializer, request.query_params)
+        level = query["level"]
+        if not selectors.sees_whole_unit(user=request.user, level=level):
+            raise PermissionDenied(
+                _("You see no whole %(level)s; ask for a smaller level, such as grid.")
+                % {"level": LEVEL_NAMES[level]}
+            )
+        report = selectors.needs_report(
+            user=request.user,
+            period=query["period"],
+            level=level,
+            street=query.get("street"),
+            community=query.get("community"),
+            grid=query.get("grid"),
+        )
+        return Response(NeedsReportSerializer(report).data)
+
+
+class WorkerReportViewSet(ErrorsAsJsonMixin, ReportViewSet):
+    """The grid workers' quarterly assessment (网格员季度考核), with the weights used."""
+
+    required_perms = ["grids.view_gridworker"]
+    serializer_class = WorkerReportSerializer
+    renderer_classes = [JSONRenderer, exports.XlsxRenderer]
+
+    @extend_schema(
+        parameters=[WorkerReportQuerySerializer],
+        responses={
+            (200, "application/json"): WorkerReportSerializer,
+            (200, exports.XLSX): OpenApiTypes.BINARY,
+            (403, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT),
+        },
+        description=(
+            "One row per grid worker: a street admin sees its street's workers, a committee "
+            "its community's, a grid worker only themself. `format=xlsx` answers a workbook "
+            "(worker-assessment-<quarter>.xlsx) with the same figures and a second sheet with "
+            "the weights and definitions. The weights come from the setting "
+            "ASSESSMENT_WEIGHTS and are in every answer.\n\n" + WORKERS_DOC
+        ),
+    )
+    def list(self, request: Request) -> Any:
+        query = validated(WorkerReportQuerySerializer, request.query_params)
+        report = selectors.worker_report(
+            user=request.user,
+            period=query["period"],
+            community=query.get("community"),
+            grid=query.get("grid"),
+        )
+        if query["format"] == "xlsx":
+            return exports.worker_report_xlsx(report)
+        return Response(WorkerReportSerializer(report).data)
