@@ -252,6 +252,25 @@ def submit_claim(
         raise ValidationError(
             {"points": [_("This rule gives exactly %(points)d points.") % {"points": rule.points}]}
         )
+    claim = _record_claim(
+        user=user, resident=resident, rule=rule, points=points, occurred_on=occurred_on, note=note
+    )
+    assert claim is not None  # refused past the cap, never cut
+    return claim
+
+
+def _record_claim(
+    *,
+    user: Any,
+    resident: Resident,
+    rule: Rule,
+    points: int,
+    occurred_on: dt.date,
+    note: str,
+    cut_to_cap: bool = False,
+) -> Claim | None:
+    """Save a claim whose points and rule were checked: the cap per quarter (refused past it,
+    or with `cut_to_cap` cut to what is left, None when nothing is) and the duplicate flag."""
     period = period_for(occurred_on)
     # Serialise claims for one resident (the cap check below reads, then writes).
     Account.objects.select_for_update().filter(pk=account_for(resident).pk).get()
@@ -262,6 +281,10 @@ def submit_claim(
             .aggregate(total=Sum("points"))["total"]
             or 0
         )
+        if cut_to_cap and used + points > rule.cap_per_quarter:
+            points = rule.cap_per_quarter - used
+            if points <= 0:
+                return None
         if used + points > rule.cap_per_quarter:
             raise ValidationError(
                 {
@@ -294,6 +317,42 @@ def submit_claim(
         note=note,
         likely_duplicate=duplicate,
         submitted_by=user,
+    )
+
+
+@transaction.atomic
+def submit_hours_claim(
+    *,
+    user: Any,
+    resident: Resident,
+    rule: Rule,
+    points: int,
+    occurred_on: dt.date,
+    note: str = "",
+) -> Claim | None:
+    """The claim for a volunteer's service hours, made when an activity is marked done
+    (volunteers.services.complete_activity): `points` is hours × the rule's points per hour.
+
+    Unlike submit_claim it is not checked against the submitter's area (the team leader who
+    completes the activity vouches for the attendance, and has no residents in scope) nor
+    against the rule's fixed points; the rule must still be an active rule of the resident's
+    community. Past the rule's cap per quarter the claim is cut to what is left, and None is
+    returned when nothing is. It then waits for the committee's approval like any claim.
+    """
+    if rule.community_id != _community_id(resident) or not rule.active:
+        raise ValidationError(
+            {"rule": [_("This rule is not an active rule of the resident's community.")]}
+        )
+    if points < 1:
+        raise ValidationError({"points": [_("A claim gives at least one point.")]})
+    return _record_claim(
+        user=user,
+        resident=resident,
+        rule=rule,
+        points=points,
+        occurred_on=occurred_on,
+        note=note,
+        cut_to_cap=True,
     )
 
 
