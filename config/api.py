@@ -3,10 +3,14 @@
 from rest_framework.routers import DefaultRouter
 
 from grids.views import (
+    AgendaItemViewSet,
     CommunityViewSet,
+    CouncilViewSet,
     GridViewSet,
     GridWorkerViewSet,
     PartnerUnitViewSet,
+    ProjectViewSet,
+    ResourceViewSet,
     StreetViewSet,
 )
 from points.views import (
@@ -22,12 +26,21 @@ from points.views import (
     RedemptionWindowViewSet,
     RuleViewSet,
 )
+from reports.views import NeedsReportViewSet, WorkerReportViewSet
 from residents.views import (
     DueVisitViewSet,
     HouseholdViewSet,
+    NeedViewSet,
+    RectificationViewSet,
     ResidentViewSet,
     TagViewSet,
     VisitViewSet,
+)
+from volunteers.views import (
+    ActivityViewSet,
+    PartnerOrganisationViewSet,
+    TeamViewSet,
+    VolunteerHoursViewSet,
 )
 
 router = DefaultRouter()
@@ -36,12 +49,20 @@ router.register("communities", CommunityViewSet)
 router.register("grids", GridViewSet)
 router.register("grid-workers", GridWorkerViewSet)
 router.register("partner-units", PartnerUnitViewSet)
+# Lists and the monthly council (议事会); a council's agenda is councils/{id}/agenda-items/.
+router.register("resources", ResourceViewSet)
+router.register("projects", ProjectViewSet)
+router.register("councils", CouncilViewSet)
+router.register("agenda-items", AgendaItemViewSet)
 router.register("households", HouseholdViewSet)
 router.register("residents", ResidentViewSet)
 router.register("tags", TagViewSet)
 # Before "visits", or "visits/due/" would be read as the visit with id "due".
 router.register("visits/due", DueVisitViewSet, basename="visit-due")
 router.register("visits", VisitViewSet)
+# Needs (issue 5): the closed loop, its timeline, and the rectifications low ratings open.
+router.register("needs", NeedViewSet)
+router.register("rectifications", RectificationViewSet)
 # Points. The claims' bulk actions (point-claims/bulk-approve/) are routes of the claims
 # viewset, which DRF lists before the detail route; no separate prefix needed.
 router.register("point-rules", RuleViewSet)
@@ -55,3 +76,11 @@ router.register("catalog-items", CatalogItemViewSet)
 router.register("redemption-windows", RedemptionWindowViewSet)
 router.register("redemption-orders", OrderViewSet)
 router.register("me", MeViewSet, basename="me")
+# Volunteers
+router.register("volunteer-teams", TeamViewSet)
+router.register("activities", ActivityViewSet)
+router.register("partner-organisations", PartnerOrganisationViewSet)
+router.register("reports/volunteer-hours", VolunteerHoursViewSet, basename="volunteer-hours")
+# Reports (issue 5): needs figures and the grid workers' quarterly assessment.
+router.register("reports/needs", NeedsReportViewSet, basename="report-needs")
+router.register("reports/workers", WorkerReportViewSet, basename="report-workers")

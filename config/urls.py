@@ -26,7 +26,9 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    path("volunteers/", include("volunteers.urls")),
     path("", include("points.urls")),
+    path("", include("grids.urls")),
     path("", pages.home, name="home"),
 ]
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from core import roles
 from core.validators import id_birth_date, id_gender, make_id_number
+from grids.demo import seed_lists_and_councils
 from grids.models import (
     CommitteeMember,
     Community,
@@ -38,7 +39,9 @@ from grids.models import (
     StreetAdmin,
 )
 from points.demo import seed_points
+from residents.demo import seed_needs
 from residents.models import Household, Resident, Tag, Visit
+from volunteers.demo import seed_volunteers
 
 # ================================================================================ the tables
 
@@ -187,7 +190,7 @@ STAFF = (
     StaffSpec("partner", "张伟", roles.PARTNER, partner="市委办", login=True,
               sees="partner unit 市委办 and its agreement"),
     StaffSpec("leader", "朱德荣", roles.TEAM_LEADER, login=True,
-              sees="nothing yet (volunteer teams come later)"),
+              sees="泰山社区 银龄调解队: its roster, activities, attendance"),
     # `resident` is the login of 赵银名, see NAMED_HOUSEHOLDS.
     # --- people of the articles, and the other grid workers (no password: they cannot log in)
     StaffSpec("taishan.zhaohui", "赵辉", roles.COMMITTEE, community="taishan",
@@ -975,4 +978,18 @@ def seed_demo(*, seed: int = RANDOM_SEED, today: dt.date | None = None) -> SeedR
     report.created.update(
         seed_points(street=street, today=today, committee_usernames=COMMITTEE_APPROVERS)
     )
+    # --- volunteers: 泰山社区's teams (银龄调解队 led by the `leader` login), activities, partners
+    report.created.update(
+        seed_volunteers(
+            today=today,
+            leader_username="leader",
+            manager_username="admin",
+            approver_username=COMMITTEE_APPROVERS["taishan"],
+        )
+    )
+    # --- needs (需求清单, 微心愿): both communities' lists in every state, through the services
+    report.created.update(seed_needs(today=today))
+    # --- the resources and projects lists, and 新庄赵村's councils (议事会); last, so that a
+    # need flagged for the council by then goes on the next agenda
+    report.created.update(seed_lists_and_councils(today=today))
     return report

@@ -145,3 +145,104 @@ def committee_member(community: Community, username: str) -> CommitteeMember:
 def street_admin(street: Street, username: str) -> StreetAdmin:
     user = UserFactory(username=username, groups=["street_admin"])
     return StreetAdmin.objects.create(user=user, street=street)
+
+
+# ---------------------------------------------------------------------------- volunteers
+# (Teams and members only: activities, sign-ups and attendance go through volunteers.services.)
+
+
+class VolunteerTeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "volunteers.Team"
+
+    community = factory.SubFactory(CommunityFactory)
+    name = factory.Sequence(lambda n: f"志愿服务队{n}")
+    kind = "other"
+
+
+class VolunteerMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "volunteers.Membership"
+
+    team = factory.SubFactory(VolunteerTeamFactory)
+    resident = factory.SubFactory(ResidentFactory)
+    joined_on = dt.date(2025, 1, 1)
+    role = "member"
+
+
+# ---------------------------------------------------------------------------- reports
+# Ratings, rectifications, visits and council evaluations written as rows, for fixtures
+# whose figures are worked out in advance: every date is set by the test, which the services
+# (stamping `timezone.now()`) cannot do.
+
+
+class RatingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "residents.Rating"
+
+    # NeedFactory is defined below, with the needs (residents) factories.
+    need = factory.SubFactory("tests.factories.NeedFactory", status="resolved")
+    level = 5
+    rated_by = factory.SubFactory(UserFactory)
+
+
+class RectificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "residents.Rectification"
+
+    need = factory.LazyAttribute(lambda o: o.rating.need)
+    rating = factory.SubFactory(RatingFactory, level=2)
+    status = "open"
+
+
+class VisitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "residents.Visit"
+
+    worker = factory.SubFactory(GridWorkerFactory)
+    household = factory.SubFactory(HouseholdFactory)
+
+
+class CouncilFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "grids.Council"
+
+    community = factory.SubFactory(CommunityFactory)
+    held_on = dt.date(2026, 10, 10)
+    agenda_cutoff = factory.LazyAttribute(lambda o: o.held_on - dt.timedelta(days=3))
+    status = "held"
+
+
+class AgendaItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "grids.AgendaItem"
+
+    council = factory.SubFactory(CouncilFactory)
+    title = factory.Sequence(lambda n: f"议事事项{n}")
+
+
+class AgendaEvaluationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "grids.AgendaEvaluation"
+
+    item = factory.SubFactory(AgendaItemFactory)
+    council = factory.SubFactory(CouncilFactory)
+    score = 5
+    struck_off = True
+    evaluated_by = factory.SubFactory(UserFactory)
+
+
+# ---------------------------------------------------------------------------- needs (residents)
+# Needs in a given state are made by walking the loop through residents.services
+# (tests/residents/needs_helpers.py); this factory is for rows in bulk (lists, query counts).
+
+
+class NeedFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "residents.Need"
+
+    grid = factory.SubFactory(GridFactory)
+    source = "patrol"
+    category = "infrastructure"
+    title = factory.Sequence(lambda n: f"路灯不亮 {n}")
+    reported_by = factory.SubFactory(UserFactory)

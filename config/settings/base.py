@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "residents",
     "points",
     "volunteers",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +115,11 @@ USE_TZ = True
 # ---------------------------------------------------------------------------- static
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded photos of needs. In production point MEDIA_ROOT at storage every web host shares.
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# A phone photo after the client shrinks it; larger uploads are refused with a 400.
+NEED_PHOTO_MAX_BYTES = env.int("NEED_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
 
 # ---------------------------------------------------------------------------- REST framework
 REST_FRAMEWORK = {
@@ -147,6 +153,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets named once where several models have a field of the same name.
+    "ENUM_NAME_OVERRIDES": {
+        "NeedStatusEnum": "residents.models.Need.Status",
+        "NeedCategoryEnum": "residents.models.Need.Category",
+    },
 }
 
 # ---------------------------------------------------------------------------- Celery
@@ -185,9 +196,29 @@ CELERY_BEAT_SCHEDULE = {
         "task": "points.tasks.refund_uncollected",
         "schedule": crontab(hour=1, minute=30),
     },
+    # The monthly council (议事会): next month's planned on the 1st for every community; each
+    # agenda fixed the day after its cut-off (both idempotent).
+    "plan-next-month-councils": {
+        "task": "grids.tasks.plan_next_month_councils",
+        "schedule": crontab(day_of_month=1, hour=2, minute=10),
+    },
+    "fix-due-council-agendas": {
+        "task": "grids.tasks.fix_due_agendas",
+        "schedule": crontab(hour=0, minute=40),
+    },
     "purge-idempotency-keys": {
         "task": "core.tasks.purge_idempotency_keys",
         "schedule": crontab(hour=3, minute=17),
+    },
+    # Needs: overdue ones escalated to the community, then the street; resolved ones that
+    # nobody rated in time closed (both idempotent).
+    "escalate-overdue-needs": {
+        "task": "residents.tasks.escalate_overdue_needs",
+        "schedule": crontab(hour=0, minute=30),
+    },
+    "close-unrated-needs": {
+        "task": "residents.tasks.close_unrated_needs",
+        "schedule": crontab(hour=0, minute=40),
     },
 }
 
@@ -195,6 +226,12 @@ CELERY_BEAT_SCHEDULE = {
 # How long a stored Idempotency-Key answer is replayed before it is purged.
 IDEMPOTENCY_KEY_TTL = timedelta(days=env.int("IDEMPOTENCY_KEY_TTL_DAYS", default=7))
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="demo-pass-2026")
+# Needs (需求): an overdue need goes to the community the day after its due date, and to the
+# street once it is this many days overdue; a resident rates a resolved need within this many
+# days (then it closes unrated); a low rating's rectification (整改) is due this many days on.
+NEED_STREET_ESCALATION_DAYS = env.int("NEED_STREET_ESCALATION_DAYS", default=3)
+NEED_RATING_DAYS = env.int("NEED_RATING_DAYS", default=7)
+NEED_RECTIFICATION_DAYS = env.int("NEED_RECTIFICATION_DAYS", default=7)
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 # The uploaded file waits for confirmation in the cache (expires after a day), not in a local
 # /tmp that another web host cannot read and that would keep ID numbers on disk.
@@ -202,6 +239,21 @@ IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 
 ADMIN_SITE_TITLE = _("Grid governance")
+
+# ---------------------------------------------------------------------------- reports
+# The grid worker's quarterly assessment (reports/workers/): the weight of each component in
+# the 0–100 score. Only the ratios matter; a component with no data is left out and the other
+# weights are scaled up. E.g. ASSESSMENT_WEIGHTS=coverage=40,on_time=30,rating=15,council=15
+ASSESSMENT_WEIGHTS = {
+    "coverage": 30,  # share of the worker's households visited in the quarter (不漏一户)
+    "on_time": 30,  # needs due in the quarter closed by their due date
+    "rating": 20,  # residents' average rating of the worker's needs
+    "council": 20,  # the council's average score of the worker's agenda items
+    **{k: int(v) for k, v in env.dict("ASSESSMENT_WEIGHTS", default={}).items()},
+}
+# A need recorded without a due date counts as handled on time when resolved within this many
+# days (Beijing dates, the day of recording not counted) — in the needs figures.
+NEED_DEFAULT_DAYS = env.int("NEED_DEFAULT_DAYS", default=7)
 
 LOGGING = {
     "version": 1,
