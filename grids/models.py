@@ -501,7 +501,7 @@ class AgendaItem(models.Model):  # 议事事项
         related_name="agenda_items",
         verbose_name=_("project"),
     )
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("agenda", "title"), max_length=200)
     decision = models.TextField(_("decision"), blank=True)
     responsible = models.ForeignKey(
         GridWorker,
@@ -543,7 +543,10 @@ class AgendaItem(models.Model):  # 议事事项
 
 class AgendaEvaluation(models.Model):  # 评议: a past item scored at a later council
     item = models.ForeignKey(
-        AgendaItem, on_delete=models.CASCADE, related_name="evaluations", verbose_name=_("item")
+        AgendaItem,
+        on_delete=models.CASCADE,
+        related_name="evaluations",
+        verbose_name=pgettext_lazy("agenda", "item"),
     )
     council = models.ForeignKey(
         Council,

@@ -25,7 +25,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
@@ -481,7 +481,7 @@ class NeedRecordForm(forms.Form):
     )
     source = forms.ChoiceField(choices=Need.Source.choices, label=_("source"))
     category = forms.ChoiceField(choices=Need.Category.choices, label=_("category"))
-    title = forms.CharField(max_length=200, label=_("title"))
+    title = forms.CharField(max_length=200, label=pgettext_lazy("need", "title"))
     text = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}), required=False, label=_("description")
     )

@@ -236,7 +236,7 @@ class NeedQuerySet(ScopedQuerySet):
 
 class Need(models.Model):  # 需求 / 微心愿
     class Source(models.TextChoices):
-        VISIT = "visit", _("visit")  # 入户走访
+        VISIT = "visit", pgettext_lazy("need source", "visit")  # 入户走访
         PATROL = "patrol", _("patrol")  # 网格巡查
         WECHAT = "wechat", _("WeChat group")  # 微信群
         HOTLINE = "hotline", _("12345 hotline")  # 12345 热线
@@ -302,7 +302,7 @@ class Need(models.Model):  # 需求 / 微心愿
     )
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     category = models.CharField(_("category"), max_length=16, choices=Category.choices)
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("need", "title"), max_length=200)
     text = models.TextField(_("description"), blank=True)
     priority = models.PositiveSmallIntegerField(
         _("priority"), choices=Priority.choices, default=Priority.NORMAL

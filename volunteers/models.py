@@ -206,7 +206,7 @@ class Activity(models.Model):  # 志愿活动
     team = models.ForeignKey(
         Team, on_delete=models.PROTECT, related_name="activities", verbose_name=_("team")
     )
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("activity", "title"), max_length=200)
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     place = models.CharField(_("place"), max_length=200)
