@@ -143,10 +143,14 @@ def plan_council(
     return Council.objects.create(community=community, held_on=held_on, agenda_cutoff=agenda_cutoff)
 
 
+@transaction.atomic
 def plan_councils(*, month: dt.date) -> int:
     """Plan `month`'s council (the 10th, cut-off the 7th) for every community that has none
     that month, in one INSERT. Idempotent. Returns how many were planned."""
     first, last = _month_bounds(month)
+    # Take the communities' locks that plan_council takes, in id order, before looking: a
+    # council planned by hand for another day of the month meanwhile is then seen, not doubled.
+    list(Community.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
     planned = Council.objects.filter(held_on__range=(first, last)).values("community_id")
     missing = list(Community.objects.exclude(pk__in=planned).values_list("pk", flat=True))
     Council.objects.bulk_create(
@@ -158,7 +162,6 @@ def plan_councils(*, month: dt.date) -> int:
             )
             for pk in missing
         ],
-        ignore_conflicts=True,  # a council planned by hand on the 10th meanwhile
     )
     return len(missing)
 
