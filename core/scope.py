@@ -130,6 +130,30 @@ def paths_through_resident(to_resident: str) -> dict[str, str]:
     }
 
 
+def paths_through_community(to_community: str) -> dict[str, str]:
+    """`scope_paths` for a model that belongs to one community, reached through `to_community`
+    (e.g. "community", or "team__community"): its street, itself, and every grid of it (a grid
+    worker sees what the whole community has)."""
+    return {
+        "street": f"{to_community}__street_id",
+        "community": f"{to_community}_id",
+        "grid": f"{to_community}__grids",
+    }
+
+
+def paths_through(parent: str, paths: dict[str, str | tuple[str, ...]]) -> dict[str, Any]:
+    """`scope_paths` for a model that belongs to one `parent` row (a need's photo, a council's
+    agenda item): the parent's own paths, reached through it."""
+
+    def through(path: str) -> str:
+        return f"{parent}_id" if path == "id" else f"{parent}__{path}"
+
+    return {
+        key: through(path) if isinstance(path, str) else tuple(through(p) for p in path)
+        for key, path in paths.items()
+    }
+
+
 class ScopedQuerySet(models.QuerySet):
     """`Model.objects.for_user(user)`: the rows the user may see; nothing for a stranger."""
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.scope import ScopedQuerySet
+from core.scope import ScopedQuerySet, paths_through, paths_through_community
 from core.validators import validate_phone
 
 code_validator = RegexValidator(r"^[A-Za-z0-9_-]+$", _("Use letters, digits, '-' and '_' only."))
@@ -325,11 +325,7 @@ class Project(models.Model):  # 项目清单: a larger work that groups needs
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = {
-        "street": "community__street_id",
-        "community": "community_id",
-        "grid": "community__grids",
-    }
+    scope_paths = paths_through_community("community")
 
     class Meta:
         verbose_name = _("project")
@@ -391,9 +387,7 @@ class Resource(models.Model):  # 资源清单: what partner units and organisati
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = {
-        "street": "community__street_id",
-        "community": "community_id",
-        "grid": "community__grids",
+        **paths_through_community("community"),
         "partner": "partner_unit_id",
     }
 
@@ -453,11 +447,7 @@ class Council(models.Model):  # 议事会: monthly, per community
     objects = ScopedQuerySet.as_manager()
     # Grid workers read their community's councils (the minutes are public in the village);
     # partners and residents see none.
-    scope_paths = {
-        "street": "community__street_id",
-        "community": "community_id",
-        "grid": "community__grids",
-    }
+    scope_paths = paths_through_community("community")
 
     class Meta:
         verbose_name = _("council meeting")
@@ -517,13 +507,9 @@ class AgendaItem(models.Model):  # 议事事项
     )
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = {
-        "street": "council__community__street_id",
-        "community": "council__community_id",
-        # The whole agenda of their community's councils, not only their grids' needs: a
-        # worker answers for items of any grid (responsible) and reads the minutes anyway.
-        "grid": "council__community__grids",
-    }
+    # The whole agenda of their community's councils, not only their grids' needs: a worker
+    # answers for items of any grid (responsible) and reads the minutes anyway.
+    scope_paths = paths_through("council", Council.scope_paths)
 
     class Meta:
         verbose_name = _("agenda item")
@@ -568,11 +554,7 @@ class AgendaEvaluation(models.Model):  # 评议: a past item scored at a later c
     evaluated_at = models.DateTimeField(_("evaluated at"), default=timezone.now)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = {
-        "street": "council__community__street_id",
-        "community": "council__community_id",
-        "grid": "council__community__grids",
-    }
+    scope_paths = paths_through("council", Council.scope_paths)
 
     class Meta:
         verbose_name = _("evaluation")

@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from core.scope import ScopedQuerySet, paths_through_resident
+from core.scope import ScopedQuerySet, paths_through_community, paths_through_resident
 
 
 class Period(models.Model):  # 季度
@@ -144,11 +144,7 @@ class Rule(models.Model):  # 积分增减细则
     active = models.BooleanField(_("active"), default=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = {
-        "street": "community__street_id",
-        "community": "community_id",
-        "grid": "community__grids",
-    }
+    scope_paths = paths_through_community("community")
 
     class Meta:
         verbose_name = _("points rule")
@@ -442,12 +438,6 @@ class Objection(models.Model):  # 公示异议
 
 # ----------------------------------------------------------------------------- redemption
 
-_COMMUNITY_PATHS = {
-    "street": "community__street_id",
-    "community": "community_id",
-    "grid": "community__grids",
-}
-
 
 class CatalogItem(models.Model):  # 积分云超市商品
     community = models.ForeignKey(
@@ -465,7 +455,7 @@ class CatalogItem(models.Model):  # 积分云超市商品
     active = models.BooleanField(_("active"), default=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = _COMMUNITY_PATHS
+    scope_paths = paths_through_community("community")
 
     class Meta:
         verbose_name = _("catalog item")
@@ -513,7 +503,7 @@ class RedemptionWindow(models.Model):  # 兑换窗口: when residents order good
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = _COMMUNITY_PATHS
+    scope_paths = paths_through_community("community")
 
     class Meta:
         verbose_name = _("redemption window")
@@ -713,7 +703,7 @@ class PurchaseLine(models.Model):  # 采购清单: what the committee buys
     points_total = models.PositiveIntegerField(_("points"))
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = _COMMUNITY_PATHS
+    scope_paths = paths_through_community("community")
 
     class Meta:
         verbose_name = _("purchase line")

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.scope import ScopedQuerySet
+from core.scope import ScopedQuerySet, paths_through
 from core.validators import (
     id_birth_date,
     id_gender,
@@ -455,14 +455,7 @@ class NeedPhoto(models.Model):  # 现场照片
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = {
-        "street": "need__grid__community__street_id",
-        "community": "need__grid__community_id",
-        "grid": "need__grid_id",
-        "partner": ("need__offered_to", "need__assigned_partner_id"),
-        "resident": ("need__resident_id", "need__household__residents"),
-        "user": "need__assigned_worker__user_id",
-    }
+    scope_paths = paths_through("need", Need.scope_paths)
 
     class Meta:
         verbose_name = _("photo")
@@ -515,7 +508,7 @@ class NeedEvent(models.Model):  # 办理过程: every change of a need, with who
     data = models.JSONField(_("details"), default=dict, blank=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = NeedPhoto.scope_paths
+    scope_paths = paths_through("need", Need.scope_paths)
 
     class Meta:
         verbose_name = _("need event")
@@ -549,7 +542,7 @@ class Rating(models.Model):  # 好差评
     rated_at = models.DateTimeField(_("rated at"), default=timezone.now)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = NeedPhoto.scope_paths
+    scope_paths = paths_through("need", Need.scope_paths)
 
     class Meta:
         verbose_name = _("rating")
@@ -603,7 +596,7 @@ class Rectification(models.Model):  # 整改: opened by a low rating, ends when 
     )
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = NeedPhoto.scope_paths
+    scope_paths = paths_through("need", Need.scope_paths)
 
     class Meta:
         verbose_name = _("rectification")

@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.scope import ScopedQuerySet
+from core.scope import ScopedQuerySet, paths_through, paths_through_community
 from core.validators import validate_phone
 
 
@@ -70,9 +70,7 @@ class Team(models.Model):  # 志愿服务队
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = {
-        "street": "community__street_id",
-        "community": "community_id",
-        "grid": "community__grids",
+        **paths_through_community("community"),
         "team": "id",
         # Members see their own teams (through their resident record or their login).
         "resident": "memberships__resident_id",
@@ -127,9 +125,7 @@ class Membership(models.Model):  # 队员
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = {
-        "street": "team__community__street_id",
-        "community": "team__community_id",
-        "grid": "team__community__grids",
+        **paths_through_community("team__community"),
         "team": "team_id",
         "resident": "resident_id",
         "user": "user_id",
@@ -176,9 +172,7 @@ class PartnerOrganisation(models.Model):  # 公益合伙人
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = {
-        "street": "community__street_id",
-        "community": "community_id",
-        "grid": "community__grids",
+        **paths_through_community("community"),
         "team": "community__volunteer_teams",
         "resident": "community__grids__households__residents",
     }
@@ -230,14 +224,7 @@ class Activity(models.Model):  # 志愿活动
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = {
-        "street": "team__community__street_id",
-        "community": "team__community_id",
-        "grid": "team__community__grids",
-        "team": "team_id",
-        "resident": "team__memberships__resident_id",
-        "user": "team__memberships__user_id",
-    }
+    scope_paths = paths_through("team", Team.scope_paths)  # the team's members see it
 
     class Meta:
         verbose_name = _("volunteer activity")
@@ -273,9 +260,7 @@ class Signup(models.Model):  # 报名
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = {
-        "street": "activity__team__community__street_id",
-        "community": "activity__team__community_id",
-        "grid": "activity__team__community__grids",
+        **paths_through_community("activity__team__community"),
         "team": "activity__team_id",
         "resident": "membership__resident_id",
         "user": "membership__user_id",
@@ -338,9 +323,7 @@ class Attendance(models.Model):  # 签到 / 服务时长
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = {
-        "street": "activity__team__community__street_id",
-        "community": "activity__team__community_id",
-        "grid": "activity__team__community__grids",
+        **paths_through_community("activity__team__community"),
         "team": "activity__team_id",
         "resident": "membership__resident_id",
         "user": "membership__user_id",

@@ -172,3 +172,19 @@ def test_a_write_refused_outside_the_area_does_not_reveal_the_parents_address(wo
     assert r.status_code == 403
     assert str(world.household4) not in r.json()["detail"]
     assert f"household {world.household4.pk}" in r.json()["detail"]
+
+
+def test_paths_through_a_parent_reach_each_of_the_parents_paths_through_it():
+    from core.scope import paths_through, paths_through_community
+
+    assert paths_through_community("team__community") == {
+        "street": "team__community__street_id",
+        "community": "team__community_id",
+        "grid": "team__community__grids",
+    }
+    parent = {"grid": "grid_id", "team": "id", "partner": ("offered_to", "unit_id")}
+    assert paths_through("need", parent) == {
+        "grid": "need__grid_id",
+        "team": "need_id",
+        "partner": ("need__offered_to", "need__unit_id"),
+    }
