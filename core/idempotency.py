@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -22,6 +23,12 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from core.models import IdempotencyRecord
+from core.types import User, acting_user
+
+if TYPE_CHECKING:
+    from rest_framework.mixins import CreateModelMixin as _CreateBase
+else:
+    _CreateBase = object
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -55,6 +62,31 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     )
 
 
+def reserve_key(
+    *, user: User, key: str, method: str, path: str, fingerprint: str
+) -> IdempotencyRecord | None:
+    """Store the user's key in the caller's transaction; None when the key is already taken.
+
+    The one mechanism behind every "at most once" write (the API's Idempotency-Key, a page's
+    one-time form token): the caller makes the write in the same transaction, then
+    remember_answer(); a refused write rolls the key back with it. A concurrent request with
+    the same key waits on the unique index until the first commits, then gets None."""
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(
+                user=user, key=key, method=method, path=path[:500], fingerprint=fingerprint
+            )
+    except IntegrityError:
+        return None
+
+
+def remember_answer(record: IdempotencyRecord, status_code: int, body: object) -> None:
+    """Store the answer of the write made under `record`'s key, for replays."""
+    record.status_code = status_code
+    record.response_body = body
+    record.save(update_fields=["status_code", "response_body"])
+
+
 def run_idempotent(request: Request, handler: Callable[[], Response]) -> Response:
     """Run `handler` at most once per (user, Idempotency-Key); replay its answer afterwards."""
     key = request.headers.get(HEADER)
@@ -65,37 +97,32 @@ def run_idempotent(request: Request, handler: Callable[[], Response]) -> Respons
     if not key or len(key) > 255 or not key.isprintable():
         raise ValidationError({HEADER: [_("Send 1 to 255 printable characters.")]})
     fingerprint = request_fingerprint(request)
-    existing = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+    user = acting_user(request)
+    existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
     if existing is not None:
         return _replay(existing, fingerprint)
     with transaction.atomic():
-        try:
-            # On PostgreSQL a concurrent request with the same key blocks here until the first
-            # commits, then fails the unique index and replays the committed answer below.
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    user=request.user,
-                    key=key,
-                    method=request.method,
-                    path=request.path[:500],
-                    fingerprint=fingerprint,
-                )
-        except IntegrityError:
-            record = None
+        # On PostgreSQL a concurrent request with the same key blocks here until the first
+        # commits, then fails the unique index and replays the committed answer below.
+        record = reserve_key(
+            user=user,
+            key=key,
+            method=request.method or "",
+            path=request.path,
+            fingerprint=fingerprint,
+        )
         if record is not None:
             response = handler()
             if response.status_code >= 400:
                 # A refused request is not remembered: the client may fix it and retry.
                 transaction.set_rollback(True)
                 return response
-            record.status_code = response.status_code
-            record.response_body = _to_json(response.data)
-            record.save(update_fields=["status_code", "response_body"])
+            remember_answer(record, response.status_code, _to_json(response.data))
             return response
-    return _replay(IdempotencyRecord.objects.get(user=request.user, key=key), fingerprint)
+    return _replay(IdempotencyRecord.objects.get(user=user, key=key), fingerprint)
 
 
-class IdempotentCreateMixin:
+class IdempotentCreateMixin(_CreateBase):
     """For a ModelViewSet: `create` honours the Idempotency-Key header."""
 
     # Documented in the OpenAPI schema, so client generators send it.

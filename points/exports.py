@@ -28,7 +28,9 @@ class XlsxRenderer(BaseRenderer):
     charset = None
     render_style = "binary"
 
-    def render(self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None):
+    def render(
+        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
+    ) -> Any:
         return data
 
 
@@ -87,6 +89,7 @@ def distribution_rows(*, period: Period, grid: Grid) -> list[DistributionRow]:
 def _workbook(title: str, headers: list[str], rows: list[list[Any]], filename: str) -> HttpResponse:
     book = Workbook()
     sheet = book.active
+    assert sheet is not None  # a new workbook has its one sheet
     sheet.title = title[:31]
     sheet.append(headers)
     for cell in sheet[1]:

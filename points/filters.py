@@ -1,5 +1,8 @@
+from typing import Any
+
 import django_filters as filters
 from django import forms
+from django.db.models import QuerySet
 
 from core.filters import IdFilter
 from points.models import (
@@ -18,14 +21,14 @@ from points.models import (
 class PeriodCodeFilter(filters.CharFilter):
     """A quarter by its code (`?period=2026Q4`), as clients and the notice name it."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("help_text", "A quarter's code, such as 2026Q4.")
         kwargs.setdefault("max_length", 6)
         super().__init__(*args, **kwargs)
 
 
 class YearFilter(filters.NumberFilter):
-    field_class = forms.IntegerField
+    field_class = forms.IntegerField  # type: ignore[assignment]  # whole years
 
 
 class RuleFilter(filters.FilterSet):
@@ -93,7 +96,7 @@ class PeriodFilter(filters.FilterSet):
         model = Period
         fields = ["status", "code", "year"]
 
-    def filter_year(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_year(self, queryset: QuerySet[Period], name: str, value: int) -> QuerySet[Period]:
         return queryset.filter(code__startswith=f"{value}Q")
 
 

@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -29,12 +29,19 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.idempotency import remember_answer, reserve_key
 from core.masking import mask_name
-from core.models import IdempotencyRecord
 from core.scope import scope_for
+from core.types import AnyUser, acting_user
 from grids.models import Grid
-from points import selectors, services
+from points import access
 from points.models import Account, CatalogItem, Entry, Order, Period, RedemptionWindow
+from points.selectors import claims as claims_selectors
+from points.selectors import ledger as ledger_selectors
+from points.selectors import redemption as redemption_selectors
+from points.services import ledger as ledger_services
+from points.services import objections as objections_services
+from points.services import redemption as redemption_services
 from residents.models import Resident
 
 STATEMENT_PAGE_SIZE = 20
@@ -56,14 +63,10 @@ def _this_quarter() -> QuerySet[Period]:
     return Period.objects.filter(code=code)
 
 
-def _visible_grid(user: Any, grid_id: int, *, residents_too: bool) -> Grid:
+def _visible_grid(user: AnyUser, grid_id: int, *, residents_too: bool) -> Grid:
     """The grid if the user's scope includes it, else 404. With `residents_too`, a resident of
     the grid also sees it (the public notice is theirs to read)."""
-    grids = Grid.objects.select_related("community")
-    grid = grids.for_user(user).filter(pk=grid_id).first()
-    resident_id = scope_for(user).resident_id
-    if grid is None and residents_too and resident_id:
-        grid = grids.filter(pk=grid_id, households__residents__id=resident_id).first()
+    grid = access.grid_for(user, grid_id, residents_too=residents_too)
     if grid is None:
         raise Http404
     return grid
@@ -86,7 +89,7 @@ class StatementLine:
 
 
 def _statement_lines(entries: list[Entry]) -> list[StatementLine]:
-    claims = selectors.claims_of_entries(entries)
+    claims = claims_selectors.claims_of_entries(entries)
     lines = []
     for entry in entries:
         claim = claims.get(entry.pk)
@@ -107,7 +110,7 @@ class ShopRow:
 
 def _open_window(community_id: int, today: dt.date) -> RedemptionWindow | None:
     try:
-        return services.open_window_for(community_id=community_id, today=today)
+        return redemption_services.open_window_for(community_id=community_id, today=today)
     except ValidationError:
         return None
 
@@ -122,15 +125,17 @@ def _shop_context(
     today = timezone.localdate()
     window = _open_window(community_id, today)
     context: dict[str, Any] = {"window": window, "shop": [], "orders": [], "next_window": None}
-    shown = window or selectors.latest_window(community_id=community_id, today=today)
+    shown = window or redemption_selectors.latest_window(community_id=community_id, today=today)
     if shown is not None:
         context["orders"] = list(
-            selectors.resident_orders(resident_id=resident.pk, period=shown.period)
+            redemption_selectors.resident_orders(resident_id=resident.pk, period=shown.period)
         )
     if window is None:
-        context["next_window"] = selectors.next_window(community_id=community_id, today=today)
+        context["next_window"] = redemption_selectors.next_window(
+            community_id=community_id, today=today
+        )
         return context
-    ordered = selectors.ordered_quantities(resident_id=resident.pk, period=window.period)
+    ordered = redemption_selectors.ordered_quantities(resident_id=resident.pk, period=window.period)
     quantities = quantities or {}
     context["shop"] = [
         ShopRow(
@@ -142,7 +147,7 @@ def _shop_context(
             ),
             quantities.get(item.pk, ""),
         )
-        for item in selectors.shop_items(community_id=community_id)
+        for item in redemption_selectors.shop_items(community_id=community_id)
     ]
     context["token"] = token or uuid.uuid4().hex
     return context
@@ -152,10 +157,10 @@ def _render_me(
     request: HttpRequest, resident: Resident, shop: dict[str, Any], *, status: int = 200
 ) -> HttpResponse:
     # Opens the account (and its card number) on a first visit; later visits only read.
-    account = services.account_for(resident)
-    page = Paginator(selectors.account_statement(account=account), STATEMENT_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    account = ledger_services.account_for(resident)
+    page = Paginator(
+        ledger_selectors.account_statement(account=account), STATEMENT_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
     notices = Period.objects.filter(starts_on__lte=timezone.localdate()).order_by("-starts_on")[:2]
     return render(
         request,
@@ -164,7 +169,9 @@ def _render_me(
             "resident": resident,
             "grid": resident.household.grid,
             "account": account,
-            "earned_this_quarter": selectors.earned(account=account, periods=_this_quarter()),
+            "earned_this_quarter": ledger_selectors.earned(
+                account=account, periods=_this_quarter()
+            ),
             "quarter_code": Period.bounds(timezone.localdate())[0],
             "page": page,
             "lines": _statement_lines(list(page.object_list)),
@@ -231,42 +238,38 @@ def _order_lines(items: list[CatalogItem], typed: dict[int, str]) -> list[tuple[
 @login_required
 @require_POST
 def me_order(request: HttpRequest) -> HttpResponse:
-    """The order form of /me/: places an order (services.place_order) and redirects back to
-    /me/ (POST/redirect/GET). Refused orders come back with the messages and the quantities.
+    """The order form of /me/: places an order (services.redemption.place_order) and redirects
+    back to /me/ (POST/redirect/GET). Refused orders come back with the messages and the quantities.
     The form carries a one-time token: the order is placed at most once per (user, token), so
-    a double tap or a resent form does not order twice (core.models.IdempotencyRecord, stored
-    in the transaction of the order)."""
+    a double tap or a resent form does not order twice (core.idempotency.reserve_key, the
+    mechanism of the API's Idempotency-Key, stored in the transaction of the order)."""
     resident = _own_resident(request)
     if resident is None:
         return render(request, "points/not_a_resident.html", status=403)
-    items = list(selectors.shop_items(community_id=resident.household.grid.community_id))
+    items = list(redemption_selectors.shop_items(community_id=resident.household.grid.community_id))
     typed = _typed_quantities(request, items)
     token = _form_token(request)
     if not token:
         messages.error(request, _("The form has expired. Please enter your order again."))
         return HttpResponseRedirect(reverse("points:me"))
-    key = f"me-order:{token}"
+    user = acting_user(request)
     body = json.dumps({str(k): v for k, v in typed.items()}, sort_keys=True)
     try:
         lines = _order_lines(items, typed)
         with transaction.atomic():
-            try:
-                # On PostgreSQL a concurrent post of the same form waits on the unique index
-                # until the first commits, then fails it: one order, whatever the taps.
-                with transaction.atomic():
-                    record = IdempotencyRecord.objects.create(
-                        user=request.user,
-                        key=key,
-                        method=request.method,
-                        path=request.path[:500],
-                        fingerprint=hashlib.sha256(body.encode()).hexdigest(),
-                    )
-            except IntegrityError:
-                raise _RepeatedForm from None
-            order = services.place_order(user=request.user, resident=resident, lines=lines)
-            record.status_code = 303
-            record.response_body = {"order": order.pk}
-            record.save(update_fields=["status_code", "response_body"])
+            # On PostgreSQL a concurrent post of the same form waits on the unique index
+            # until the first commits, then finds the key taken: one order, whatever the taps.
+            record = reserve_key(
+                user=user,
+                key=f"me-order:{token}",
+                method=request.method or "",
+                path=request.path,
+                fingerprint=hashlib.sha256(body.encode()).hexdigest(),
+            )
+            if record is None:
+                raise _RepeatedForm
+            order = redemption_services.place_order(user=user, resident=resident, lines=lines)
+            remember_answer(record, 303, {"order": order.pk})
     except _RepeatedForm:
         messages.info(request, _("This order was already sent; nothing more was ordered."))
         return HttpResponseRedirect(reverse("points:me") + "#orders")
@@ -291,7 +294,7 @@ def me_cancel_order(request: HttpRequest, order_id: int) -> HttpResponse:
         raise Http404
     order = get_object_or_404(Order, pk=order_id, resident_id=resident.pk)
     try:
-        services.cancel_order(user=request.user, order=order)
+        redemption_services.cancel_order(user=acting_user(request), order=order)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
@@ -321,8 +324,8 @@ def notice(request: HttpRequest, code: str, grid_id: int) -> HttpResponse:
     period = get_object_or_404(Period, code=code)
     grid = _visible_grid(request.user, grid_id, residents_too=True)
     rows = [
-        NoticeRow(mask_name(r.name), r.household.address, r.earned, r.balance)
-        for r in selectors.notice_rows(period=period, grid_id=grid.pk)
+        NoticeRow(mask_name(r.name), r.household.address, r.earned, r.balance)  # type: ignore[attr-defined]
+        for r in claims_selectors.notice_rows(period=period, grid_id=grid.pk)
     ]
     return render(
         request,
@@ -333,7 +336,9 @@ def notice(request: HttpRequest, code: str, grid_id: int) -> HttpResponse:
             "community": grid.community,
             "rows": rows,
             "total_earned": sum(r.earned for r in rows),
-            "deadline": services.notice_deadline(period=period, community=grid.community),
+            "deadline": objections_services.notice_deadline(
+                period=period, community=grid.community
+            ),
             "printed_on": timezone.localdate(),
         },
     )
@@ -351,9 +356,9 @@ def card_sheet(request: HttpRequest, grid_id: int) -> HttpResponse:
     """A4 sheets of points cards for every resident of a grid, each with its QR code."""
     grid = _visible_grid(request.user, grid_id, residents_too=False)
     # Cards are printed for everyone: open the accounts still missing (one statement).
-    services.ensure_accounts(Resident.objects.filter(household__grid=grid))
+    ledger_services.ensure_accounts(Resident.objects.filter(household__grid=grid))
     accounts = (
-        selectors.accounts_for(request.user)
+        ledger_selectors.accounts_for(request.user)
         .filter(resident__household__grid=grid)
         .select_related("resident__household")
         .order_by("resident__household_id", "resident_id")
@@ -374,15 +379,15 @@ def card(request: HttpRequest, number: str) -> HttpResponse:
     """What scanning a card shows to a grid worker (or committee, street admin, the resident
     themselves): name, balance, points earned this quarter, the last few entries."""
     account: Account | None = (
-        selectors.accounts_for(request.user)
+        ledger_selectors.accounts_for(request.user)
         .select_related("resident__household__grid__community")
         .filter(card_number=number)
         .first()
     )
     if account is None:
         raise Http404
-    entries = list(selectors.account_statement(account=account)[:CARD_RECENT_ENTRIES])
-    may_claim = request.user.is_staff and request.user.has_perm("points.add_claim")
+    entries = list(ledger_selectors.account_statement(account=account)[:CARD_RECENT_ENTRIES])
+    may_claim = access.may_claim_from_card(request.user)
     return render(
         request,
         "points/card.html",
@@ -390,7 +395,9 @@ def card(request: HttpRequest, number: str) -> HttpResponse:
             "account": account,
             "resident": account.resident,
             "grid": account.resident.household.grid,
-            "earned_this_quarter": selectors.earned(account=account, periods=_this_quarter()),
+            "earned_this_quarter": ledger_selectors.earned(
+                account=account, periods=_this_quarter()
+            ),
             "quarter_code": Period.bounds(timezone.localdate())[0],
             "lines": _statement_lines(entries),
             "claim_url": (

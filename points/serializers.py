@@ -352,7 +352,7 @@ class RankingRowSerializer(serializers.Serializer):
     earned = serializers.IntegerField(help_text="Points earned in the year.")
 
     def get_top_three(self, obj: Any) -> bool:
-        return obj.rank <= 3 and obj.earned > 0
+        return bool(obj.rank <= 3 and obj.earned > 0)
 
     def get_name(self, obj: Any) -> str:
         return obj.name if self.context.get("full_names") else mask_name(obj.name)
@@ -399,7 +399,8 @@ class CatalogItemSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"community": [_("An item stays in the catalog it was added to.")]}
             )
-        return super().validate(attrs)
+        validated: dict[str, Any] = super().validate(attrs)
+        return validated
 
 
 class RedemptionWindowSerializer(serializers.ModelSerializer):
@@ -414,7 +415,7 @@ class RedemptionWindowSerializer(serializers.ModelSerializer):
         fields = ["id", "period", "community", "opens_on", "closes_on", "opened_by", "created_at"]
         read_only_fields = ["opened_by", "created_at"]
         # One window per quarter and community: a second create moves the dates
-        # (points.services.open_redemption), so DRF's unique-together check is left out.
+        # (points.services.redemption.open_redemption), so DRF's unique-together check is left out.
         validators: list[Any] = []
 
 
@@ -424,7 +425,9 @@ class OrderLineInputSerializer(serializers.Serializer):
 
 
 class MyOrderCreateSerializer(serializers.Serializer):
-    lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_ORDER_LINES)
+    lines = OrderLineInputSerializer(  # type: ignore[call-arg]  # many=True: a ListSerializer
+        many=True, allow_empty=False, max_length=MAX_ORDER_LINES
+    )
 
 
 class OrderCreateSerializer(MyOrderCreateSerializer):

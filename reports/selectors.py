@@ -55,8 +55,7 @@ The assessment costs a fixed number of grouped queries, whatever the number of w
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,12 +76,12 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.quarters import parse_quarter, quarter_of
 from core.scope import Scope, scope_for
+from core.types import AnyUser
 from grids.models import AgendaEvaluation, Community, Grid, GridAssignment, GridWorker, Street
-from points.models import Period
 from residents.models import Need, Rating, Rectification, Visit
 
-PERIOD_CODE = re.compile(r"^(\d{4})Q([1-4])$")
 DONE = (Need.Status.RESOLVED, Need.Status.CLOSED)
 SATISFIED = Rating.Level.SATISFIED  # 满意 and 非常满意 are 好评
 RATE_PLACES = 4
@@ -117,18 +116,11 @@ def quarter(code: str | None = None) -> Quarter:
     """The quarter named by its code (2026Q4), or the current one. Raises ValueError for a
     string that is not a quarter's code.
 
-    The bounds come from the code (as `points.models.Period.bounds` makes them), not from a
+    The bounds come from the code (core.quarters, as for `points.models.Period`), not from a
     Period row: a report is a read and must not create rows (`period_for` does), and a quarter
     before the points scheme started still has needs and visits to count."""
-    if code is None:
-        code, starts_on, ends_on = Period.bounds(timezone.localdate())
-        return Quarter(code, starts_on, ends_on)
-    match = PERIOD_CODE.match(code)
-    if match is None:
-        raise ValueError(code)
-    year, q = int(match[1]), int(match[2])
-    _code, starts_on, ends_on = Period.bounds(dt.date(year, 3 * q - 2, 1))
-    return Quarter(code, starts_on, ends_on)
+    bounds = quarter_of(timezone.localdate()) if code is None else parse_quarter(code)
+    return Quarter(*bounds)
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -288,7 +280,7 @@ def _units(*, scope: Scope, level: str, where: dict[str, int | None]) -> QuerySe
     return qs.order_by("id").values("id", "name")
 
 
-def sees_whole_unit(*, user: Any, level: str) -> bool:
+def sees_whole_unit(*, user: AnyUser, level: str) -> bool:
     """Does the user see at least one whole unit at this level (one query)?"""
     return _units(scope=scope_for(user), level=level, where={}).exists()
 
@@ -307,7 +299,7 @@ def need_counts(needs: QuerySet[Need], *, group_by: str) -> QuerySet[Any]:
             output_field=DateField(),
         ),
     )
-    return (
+    counts: QuerySet[Any] = (
         needs.annotate(_done_on=TruncDate(Coalesce("resolved_at", "closed_at")), _deadline=deadline)
         .order_by()
         .values(group_by)
@@ -328,11 +320,12 @@ def need_counts(needs: QuerySet[Need], *, group_by: str) -> QuerySet[Any]:
             ),
         )
     )
+    return counts
 
 
 def needs_report(
     *,
-    user: Any,
+    user: AnyUser,
     period: Quarter,
     level: str = "grid",
     street: int | None = None,
@@ -491,7 +484,7 @@ class WorkerReport:
     )
 
 
-def workers_for_report(user: Any) -> QuerySet[GridWorker]:
+def workers_for_report(user: AnyUser) -> QuerySet[GridWorker]:
     """The workers whose assessment the user may read: the street admin's street, the
     committee's community (by the worker's community), and a grid worker their own row only
     (not their colleagues on the same grid, as GridWorker.objects.for_user would give)."""
@@ -517,13 +510,13 @@ def _in(period: Quarter, lookup: str) -> dict[str, dt.datetime]:
     return {f"{lookup}__gte": period.start, f"{lookup}__lt": period.end}
 
 
-def _by_worker(rows: Iterable[dict[str, Any]], key: str) -> dict[int, dict[str, Any]]:
-    return {row.pop(key): row for row in rows}
+def _by_worker(rows: Iterable[Mapping[str, Any]], key: str) -> dict[int, dict[str, Any]]:
+    return {row[key]: {k: v for k, v in row.items() if k != key} for row in rows}
 
 
 def worker_report(
     *,
-    user: Any,
+    user: AnyUser,
     period: Quarter,
     community: int | None = None,
     grid: int | None = None,

@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from core.quarters import parse_quarter
+from core.types import AnyUser
 from volunteers.models import Activity, Attendance, Membership, PartnerOrganisation, Signup, Team
 
-PERIOD_CODE = re.compile(r"^(\d{4})Q([1-4])$")
 
-
-def teams_for(user: Any) -> QuerySet[Team]:
+def teams_for(user: AnyUser) -> QuerySet[Team]:
     return Team.objects.for_user(user).select_related("community", "hours_rule")
 
 
-def memberships_for(user: Any) -> QuerySet[Membership]:
+def memberships_for(user: AnyUser) -> QuerySet[Membership]:
     return Membership.objects.for_user(user).select_related("resident", "team")
 
 
-def activities_for(user: Any) -> QuerySet[Activity]:
+def activities_for(user: AnyUser) -> QuerySet[Activity]:
     return (
         Activity.objects.for_user(user)
         .select_related("team")
@@ -35,15 +33,15 @@ def activities_for(user: Any) -> QuerySet[Activity]:
     )
 
 
-def signups_for(user: Any) -> QuerySet[Signup]:
+def signups_for(user: AnyUser) -> QuerySet[Signup]:
     return Signup.objects.for_user(user).select_related("membership__resident")
 
 
-def attendances_for(user: Any) -> QuerySet[Attendance]:
+def attendances_for(user: AnyUser) -> QuerySet[Attendance]:
     return Attendance.objects.for_user(user).select_related("membership__resident", "claim")
 
 
-def partner_organisations_for(user: Any) -> QuerySet[PartnerOrganisation]:
+def partner_organisations_for(user: AnyUser) -> QuerySet[PartnerOrganisation]:
     return PartnerOrganisation.objects.for_user(user).select_related("community")
 
 
@@ -53,12 +51,7 @@ def partner_organisations_for(user: Any) -> QuerySet[PartnerOrganisation]:
 def period_bounds(*, period: str | None = None, year: int | None = None) -> tuple[dt.date, dt.date]:
     """The first and last day of a quarter (its code, 2026Q4) or of a year."""
     if period is not None:
-        match = PERIOD_CODE.match(period)
-        if match is None:
-            raise ValueError(period)
-        y, q = int(match[1]), int(match[2])
-        start = dt.date(y, 3 * q - 2, 1)
-        end = dt.date(y + (q == 4), (3 * q) % 12 + 1, 1) - dt.timedelta(days=1)
+        _code, start, end = parse_quarter(period)  # ValueError for anything else
         return start, end
     assert year is not None
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
@@ -94,7 +87,7 @@ class TeamActivities:
 
 
 def _done_attendances(
-    user: Any, start: dt.date, end: dt.date, team: int | None, community: int | None
+    user: AnyUser, start: dt.date, end: dt.date, team: int | None, community: int | None
 ) -> QuerySet[Attendance]:
     since, until = _between(start, end)
     qs = Attendance.objects.for_user(user).filter(
@@ -111,7 +104,7 @@ def _done_attendances(
 
 def member_hours(
     *,
-    user: Any,
+    user: AnyUser,
     start: dt.date,
     end: dt.date,
     team: int | None = None,
@@ -148,7 +141,7 @@ def member_hours(
 
 def team_activities(
     *,
-    user: Any,
+    user: AnyUser,
     start: dt.date,
     end: dt.date,
     team: int | None = None,
@@ -171,7 +164,7 @@ def team_activities(
         t["id"]: t
         for t in teams.order_by()
         .values("id", "name", "community_id")
-        .annotate(activities=Count("activities", filter=done, distinct=True))
+        .annotate(done_activities=Count("activities", filter=done, distinct=True))
     }
     hours = {
         r["activity__team_id"]: r
@@ -180,14 +173,37 @@ def team_activities(
         .values("activity__team_id")
         .annotate(attendances=Count("id"), hours=Sum("hours"))
     }
-    return [
-        TeamActivities(
-            team=t["id"],
-            team_name=t["name"],
-            community=t["community_id"],
-            activities=t["activities"],
-            attendances=hours.get(t["id"], {}).get("attendances", 0),
-            hours=hours.get(t["id"], {}).get("hours") or Decimal(0),
+    rows = []
+    for t in sorted(counts.values(), key=lambda t: (t["name"], t["id"])):
+        attended = hours.get(t["id"])
+        rows.append(
+            TeamActivities(
+                team=t["id"],
+                team_name=t["name"],
+                community=t["community_id"],
+                activities=t["done_activities"],
+                attendances=attended["attendances"] if attended else 0,
+                hours=(attended["hours"] if attended else None) or Decimal(0),
+            )
         )
-        for t in sorted(counts.values(), key=lambda t: (t["name"], t["id"]))
-    ]
+    return rows
+
+
+# ---------------------------------------------------------------------------- pages
+
+
+def printable_activity(user: AnyUser, activity_id: int) -> Activity | None:
+    """An activity in the user's scope, with its team and community, for its QR page."""
+    return (
+        Activity.objects.for_user(user)
+        .select_related("team__community")
+        .filter(pk=activity_id)
+        .first()
+    )
+
+
+def attendance_of(activity: Activity, membership: Membership | None) -> Attendance | None:
+    """The member's attendance of the activity (None without a membership)."""
+    if membership is None:
+        return None
+    return Attendance.objects.filter(activity=activity, membership=membership).first()

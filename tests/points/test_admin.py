@@ -16,8 +16,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from points import services
 from points.models import Account, Claim, Entry, Objection, Policy, Rule
+from points.services import claims as claims_services
+from points.services import ledger as ledger_services
+from points.services import objections as objections_services
 from tests import factories as f
 
 ALL_POINTS = [
@@ -49,7 +51,7 @@ def rules(world: Any) -> dict[str, Rule]:
 
 def submit(user: Any, resident: Any, rule: Rule, points: int | None = None) -> Claim:
     user = getattr(user, "user", user)
-    return services.submit_claim(user=user, resident=resident, rule=rule, points=points)
+    return claims_services.submit_claim(user=user, resident=resident, rule=rule, points=points)
 
 
 def act(client: Client, action: str, claims: list[Claim], **extra: Any) -> Any:
@@ -90,7 +92,7 @@ def test_approval_queue_shows_submitted_claims_until_another_status_is_chosen(
     world, rules, staff_client
 ):
     waiting = submit(world.worker1, world.resident1, rules["clean"])
-    approved = services.approve_claim(
+    approved = claims_services.approve_claim(
         claim=submit(world.worker1, world.resident1, rules["idea"], 2), approver=world.committee1
     )
     client = staff_client(world.committee1, "view_claim", "change_claim")
@@ -128,7 +130,7 @@ def test_bulk_approval_posts_the_entries_and_skips_the_members_own_submissions(
     outside.refresh_from_db()
     assert own.status == outside.status == "submitted"
     assert Entry.objects.count() == 3
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
 
 
 def test_approving_again_posts_nothing_twice(world, rules, staff_client):
@@ -255,7 +257,7 @@ def test_claim_cannot_be_added_for_a_resident_of_another_grid(world, rules, staf
 @pytest.fixture
 def posted(world: Any, rules: dict[str, Rule]) -> list[Entry]:
     for resident, worker in ((world.resident1, world.worker1), (world.resident2, world.worker2)):
-        services.approve_claim(
+        claims_services.approve_claim(
             claim=submit(worker, resident, rules["idea"], 3), approver=world.committee1
         )
     return list(Entry.objects.all())
@@ -303,7 +305,7 @@ def test_ledger_balances_and_queue_cost_the_same_number_of_queries_for_more_rows
         for _ in range(n):
             resident = f.ResidentFactory(household=world.household1)
             submit(world.worker1, resident, rules["idea"], 2)  # waits in the queue
-            services.approve_claim(
+            claims_services.approve_claim(
                 claim=submit(world.worker1, resident, rules["rules"]), approver=world.committee1
             )
 
@@ -367,7 +369,9 @@ def test_committee_member_upholds_an_objection_and_the_entry_is_reversed(
     world, posted, staff_client
 ):
     entry = Entry.objects.get(account__resident=world.resident1)
-    objection = services.raise_objection(user=world.resident_user, entry=entry, reason="没参加")
+    objection = objections_services.raise_objection(
+        user=world.resident_user, entry=entry, reason="没参加"
+    )
     client = staff_client(world.committee1, "view_objection", "change_objection")
     decide = url("objection", "decide", objection.pk)
     assert decide in client.get(url("objection", "change", objection.pk)).content.decode()
@@ -387,7 +391,9 @@ def test_committee_member_dismisses_an_objection_without_touching_the_ledger(
     world, posted, staff_client
 ):
     entry = Entry.objects.get(account__resident=world.resident1)
-    objection = services.raise_objection(user=world.resident_user, entry=entry, reason="少了")
+    objection = objections_services.raise_objection(
+        user=world.resident_user, entry=entry, reason="少了"
+    )
     client = staff_client(world.committee1, "view_objection", "change_objection")
     client.post(url("objection", "decide", objection.pk), {"decision": "dismiss", "note": "属实"})
     objection.refresh_from_db()
@@ -397,7 +403,7 @@ def test_committee_member_dismisses_an_objection_without_touching_the_ledger(
 
 def test_objections_of_another_community_are_not_listed(world, posted, staff_client):
     entry = Entry.objects.get(account__resident=world.resident1)
-    services.raise_objection(user=world.resident_user, entry=entry, reason="没参加")
+    objections_services.raise_objection(user=world.resident_user, entry=entry, reason="没参加")
     client = staff_client(world.committee3, "view_objection", "change_objection")
     assert not client.get(url("objection")).context["cl"].result_list
     assert Objection.objects.count() == 1
@@ -454,7 +460,7 @@ def test_every_points_page_loads_for_the_superuser(world, posted, staff_client, 
     client = staff_client(world.superuser)
     Policy.objects.create(community=world.community1)
     entry = Entry.objects.get(account__resident=world.resident1)
-    services.raise_objection(user=world.resident_user, entry=entry, reason="x")
+    objections_services.raise_objection(user=world.resident_user, entry=entry, reason="x")
     assert client.get(url(model)).status_code == 200
     obj = {
         "rule": Rule.objects.first(),
@@ -471,7 +477,7 @@ def test_every_points_page_loads_for_the_superuser(world, posted, staff_client, 
 def test_a_street_admin_opens_a_redemption_window_in_the_admin(world, staff_client):
     from points.models import Period, RedemptionWindow
 
-    period = services.period_for(dt.date(2026, 9, 1))
+    period = ledger_services.period_for(dt.date(2026, 9, 1))
     data = {
         "period": period.pk,
         "community": world.community1.pk,

@@ -15,8 +15,10 @@ from django.utils import timezone
 
 from core.models import IdempotencyRecord
 from grids.models import Community
-from points import services
 from points.models import Account, Claim, Entry, Objection, Period, Rule
+from points.services import claims as claims_services
+from points.services import ledger as ledger_services
+from points.services import objections as objections_services
 from tests import factories as f
 from tests.api_helpers import (
     POINTS_LIST_ENDPOINTS,
@@ -37,7 +39,7 @@ def rules(world):
 
 
 def submit(world, rules, rule="clean", resident=None, user=None, **kw) -> Claim:
-    return services.submit_claim(
+    return claims_services.submit_claim(
         user=user or world.worker1.user,
         resident=resident or world.resident1,
         rule=rules[rule],
@@ -46,7 +48,7 @@ def submit(world, rules, rule="clean", resident=None, user=None, **kw) -> Claim:
 
 
 def approved(world, rules, rule="clean", resident=None, **kw) -> Claim:
-    return services.approve_claim(
+    return claims_services.approve_claim(
         claim=submit(world, rules, rule, resident, **kw), approver=world.committee1
     )
 
@@ -318,7 +320,7 @@ def test_a_rejected_claim_does_not_count_against_the_cap(world, rules):
     first = submit(world, rules)
     submit(world, rules)
     submit(world, rules)
-    services.reject_claim(claim=first, approver=world.committee1, reason="没有清扫")
+    claims_services.reject_claim(claim=first, approver=world.committee1, reason="没有清扫")
     assert post(world.worker1, url("point-claims"), claim_body(world, rules)).status_code == 201
 
 
@@ -390,7 +392,7 @@ def test_claims_filter_by_status_rule_grid_community_resident_period_and_dates(w
     a = submit(world, rules)
     b = submit(world, rules, "hazard", resident=world.resident2, user=world.worker2.user)
     old = submit(world, rules, "idea", points=4, occurred_on=dt.date(2025, 2, 1))
-    services.approve_claim(claim=b, approver=world.committee1)
+    claims_services.approve_claim(claim=b, approver=world.committee1)
     c = client(world.committee1)
 
     def listed(**params):
@@ -500,8 +502,8 @@ def test_bulk_approval_answers_the_counts_and_moves_the_balances(world, rules):
     ]
     by_committee = submit(world, rules, "hazard", user=world.committee1)  # its own: skipped
     decided = submit(world, rules, "hazard")
-    services.reject_claim(claim=decided, approver=world.committee1, reason="重复")
-    outside = services.submit_claim(
+    claims_services.reject_claim(claim=decided, approver=world.committee1, reason="重复")
+    outside = claims_services.submit_claim(
         user=world.worker4.user, resident=world.resident4, rule=rules["wai"]
     )
     body = {"ids": [c.id for c in mine] + [by_committee.id, decided.id, outside.id, 999_999]}
@@ -511,7 +513,7 @@ def test_bulk_approval_answers_the_counts_and_moves_the_balances(world, rules):
     assert balance(world.resident1) == 1 + 6 - 5
     assert balance(world.resident2) == 2
     assert Claim.objects.get(pk=outside.pk).status == "submitted"
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
 
 
 def test_bulk_approval_refuses_more_than_ten_thousand_ids(world, rules):
@@ -576,7 +578,7 @@ def test_replaying_a_bulk_approval_with_the_same_key_answers_the_first_counts(wo
     ],
 )
 def test_each_persona_lists_the_accounts_of_their_area(world, persona, expected):
-    services.ensure_accounts(world.resident1.__class__.objects.all())
+    ledger_services.ensure_accounts(world.resident1.__class__.objects.all())
     r = client(getattr(world, persona)).get(url("point-accounts"))
     accounts = {a.resident_id: a.id for a in Account.objects.all()}
     assert ids(r) == sorted(accounts[getattr(world, name).id] for name in expected)
@@ -596,7 +598,7 @@ def test_an_account_shows_its_resident_balance_and_card(world, rules):
 
 
 def test_accounts_filter_by_resident_grid_and_community(world):
-    services.ensure_accounts(world.resident1.__class__.objects.all())
+    ledger_services.ensure_accounts(world.resident1.__class__.objects.all())
     accounts = {a.resident_id: a.id for a in Account.objects.all()}
     c = client(world.admin1)
     assert ids(c.get(url("point-accounts"), {"resident": world.resident2.id})) == [
@@ -761,8 +763,8 @@ def test_entries_cannot_be_written_through_the_api(world, rules):
 
 
 def test_quarters_are_listed_and_found_by_their_code(world):
-    services.period_for(dt.date(2026, 11, 5))
-    services.period_for(dt.date(2026, 2, 1))
+    ledger_services.period_for(dt.date(2026, 11, 5))
+    ledger_services.period_for(dt.date(2026, 2, 1))
     r = client(world.resident_user).get(url("periods"))
     assert [p["code"] for p in r.json()["results"]] == ["2026Q4", "2026Q1"]
     r = client(world.worker1).get(url("periods", "2026Q4"))
@@ -846,7 +848,9 @@ def test_an_objection_after_the_window_is_refused(world, entry):
     [("committee1", True), ("committee3", False), ("admin1", True), ("resident_user", True)],
 )
 def test_objections_are_listed_for_the_community_and_the_resident(world, entry, persona, sees):
-    objection = services.raise_objection(user=world.resident_user, entry=entry, reason="不对")
+    objection = objections_services.raise_objection(
+        user=world.resident_user, entry=entry, reason="不对"
+    )
     r = client(getattr(world, persona)).get(url("objections"))
     assert ids(r) == ([objection.id] if sees else [])
 
@@ -856,7 +860,9 @@ def test_grid_workers_do_not_handle_objections(world, entry):
 
 
 def test_upholding_an_objection_reverses_the_entry(world, entry):
-    objection = services.raise_objection(user=world.resident_user, entry=entry, reason="不对")
+    objection = objections_services.raise_objection(
+        user=world.resident_user, entry=entry, reason="不对"
+    )
     r = post(world.committee1, action("objections", objection.id, "uphold"), {"note": "核实有误"})
     assert r.status_code == 200, r.content
     assert r.json()["status"] == "upheld" and r.json()["correction"]
@@ -864,7 +870,9 @@ def test_upholding_an_objection_reverses_the_entry(world, entry):
 
 
 def test_upholding_with_an_amount_posts_an_adjustment(world, entry):
-    objection = services.raise_objection(user=world.resident_user, entry=entry, reason="少算了")
+    objection = objections_services.raise_objection(
+        user=world.resident_user, entry=entry, reason="少算了"
+    )
     r = post(
         world.committee1,
         action("objections", objection.id, "uphold"),
@@ -876,7 +884,9 @@ def test_upholding_with_an_amount_posts_an_adjustment(world, entry):
 
 
 def test_dismissing_an_objection_needs_a_note(world, entry):
-    objection = services.raise_objection(user=world.resident_user, entry=entry, reason="不对")
+    objection = objections_services.raise_objection(
+        user=world.resident_user, entry=entry, reason="不对"
+    )
     path = action("objections", objection.id, "dismiss")
     r = post(world.committee1, path, {})
     assert r.status_code == 400 and "note" in r.json()
@@ -891,7 +901,9 @@ def test_dismissing_an_objection_needs_a_note(world, entry):
     [("committee3", 404), ("admin1", 403), ("worker1", 403), ("resident_user", 403)],
 )
 def test_only_the_committee_of_the_community_decides_an_objection(world, entry, persona, status):
-    objection = services.raise_objection(user=world.resident_user, entry=entry, reason="不对")
+    objection = objections_services.raise_objection(
+        user=world.resident_user, entry=entry, reason="不对"
+    )
     for name, body in (("uphold", {"note": "x"}), ("dismiss", {"note": "x"})):
         r = post(getattr(world, persona), action("objections", objection.id, name), body)
         assert r.status_code == status
@@ -899,7 +911,9 @@ def test_only_the_committee_of_the_community_decides_an_objection(world, entry, 
 
 
 def test_replaying_an_uphold_with_the_same_key_corrects_once(world, entry):
-    objection = services.raise_objection(user=world.resident_user, entry=entry, reason="不对")
+    objection = objections_services.raise_objection(
+        user=world.resident_user, entry=entry, reason="不对"
+    )
     key = {"HTTP_IDEMPOTENCY_KEY": "uphold-1"}
     path = action("objections", objection.id, "uphold")
     first = post(world.committee1, path, {"note": "核实有误", "amount": -1}, **key)
@@ -930,27 +944,27 @@ def add_claims(world, rules, k: int) -> None:
     for resident in _residents(world, k):
         claim = submit(world, rules, "hazard", resident=resident)
         if next(_n) % 2:
-            services.approve_claim(claim=claim, approver=world.committee1)
+            claims_services.approve_claim(claim=claim, approver=world.committee1)
 
 
 def add_accounts(world, rules, k: int) -> None:
-    services.ensure_accounts(
+    ledger_services.ensure_accounts(
         world.resident1.__class__.objects.filter(pk__in=[r.pk for r in _residents(world, k)])
     )
 
 
 def add_entries(world, rules, k: int) -> None:
     claims = [submit(world, rules, "hazard", resident=r) for r in _residents(world, k)]
-    services.bulk_approve_claims(
+    claims_services.bulk_approve_claims(
         claims=Claim.objects.filter(pk__in=[c.pk for c in claims]), approver=world.committee1
     )
-    services.reverse_entry(entry=Entry.objects.last(), user=world.committee1, reason="x")
+    ledger_services.reverse_entry(entry=Entry.objects.last(), user=world.committee1, reason="x")
 
 
 def add_periods(world, rules, k: int) -> None:
     for _ in range(k):
         n = next(_n)
-        services.period_for(dt.date(2000 + n // 4, 3 * (n % 4) + 1, 1))
+        ledger_services.period_for(dt.date(2000 + n // 4, 3 * (n % 4) + 1, 1))
 
 
 def add_objections(world, rules, k: int) -> None:
@@ -958,9 +972,9 @@ def add_objections(world, rules, k: int) -> None:
         claim = submit(
             world, rules, "hazard", occurred_on=dt.date(2025, 1, 1) + dt.timedelta(days=next(_n))
         )
-        services.approve_claim(claim=claim, approver=world.committee1)
+        claims_services.approve_claim(claim=claim, approver=world.committee1)
         entry = Entry.objects.filter(source_type="claim", source_id=claim.pk).get()
-        services.raise_objection(user=world.resident_user, entry=entry, reason="不对")
+        objections_services.raise_objection(user=world.resident_user, entry=entry, reason="不对")
 
 
 ADD: dict[str, Callable] = {
@@ -1004,11 +1018,11 @@ def test_points_list_queries_do_not_grow_with_the_rows(world, rules, endpoint, p
 
 
 def test_an_accounts_statement_runs_the_same_queries_for_3_and_30_entries(world, rules):
-    account = services.account_for(world.resident1)
+    account = ledger_services.account_for(world.resident1)
 
     def add(k: int) -> None:
         for _ in range(k):
-            services.post_entry(account=account, amount=1, kind="award", key=f"k{next(_n)}")
+            ledger_services.post_entry(account=account, amount=1, kind="award", key=f"k{next(_n)}")
 
     _assert_flat(
         token_client(world.worker1.user), url("point-accounts", account.id) + "entries/", add
@@ -1051,7 +1065,9 @@ JUNK_VALUES = [None, "", "\x00", "x" * 5000, -1, 0, 10**30, 1.5, True, [], {}, "
 @pytest.mark.parametrize("value", JUNK_VALUES, ids=range(len(JUNK_VALUES)))
 def test_junk_in_any_field_of_a_points_write_never_gives_a_500(world, entry, rules, value):
     claim = submit(world, rules, "hazard")
-    objection = services.raise_objection(user=world.resident_user, entry=entry, reason="不对")
+    objection = objections_services.raise_objection(
+        user=world.resident_user, entry=entry, reason="不对"
+    )
     writes = [
         (world.committee1, url("point-rules"), rule_body(community=world.community1.id)),
         (world.worker1, url("point-claims"), claim_body(world, rules, "idea", points=3)),

@@ -2,8 +2,9 @@
 
 import pytest
 
-from points import services
 from points.models import Claim, Entry, LedgerIsAppendOnly, Rule
+from points.services import claims as claims_services
+from points.services import ledger as ledger_services
 
 
 @pytest.fixture
@@ -23,27 +24,29 @@ def rules(world):
 
 def test_claims_approved_one_by_one_and_in_bulk_keep_one_unbroken_chain(world, rules):
     def claim(rule, **kw):
-        return services.submit_claim(
+        return claims_services.submit_claim(
             user=world.worker1.user, resident=world.resident1, rule=rules[rule], **kw
         )
 
     first = claim("clean")
     claim("idea", points=7)
     claim("rules")
-    services.approve_claim(claim=first, approver=world.committee1)
-    result = services.bulk_approve_claims(claims=Claim.objects.all(), approver=world.committee1)
+    claims_services.approve_claim(claim=first, approver=world.committee1)
+    result = claims_services.bulk_approve_claims(
+        claims=Claim.objects.all(), approver=world.committee1
+    )
     assert result.decided == 2
     account = world.resident1.point_account
     account.refresh_from_db()
     assert account.balance == 1 + 7 - 5
     assert list(account.entries.values_list("seq", "balance_after")) == [(1, 1), (2, 8), (3, 3)]
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
     with pytest.raises(LedgerIsAppendOnly):
         Entry.objects.first().delete()
-    reversal = services.reverse_entry(
+    reversal = ledger_services.reverse_entry(
         entry=account.entries.get(seq=2), user=world.committee1, reason="记错了"
     )
     assert reversal.balance_after == -4
-    with pytest.raises(services.InsufficientPoints):
-        services.debit(account=account, points=1, key="order:1")
-    assert services.verify_ledger().ok
+    with pytest.raises(ledger_services.InsufficientPoints):
+        ledger_services.debit(account=account, points=1, key="order:1")
+    assert ledger_services.verify_ledger().ok

@@ -24,8 +24,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from points import services
 from points.models import Account, Entry
+from points.services import ledger as ledger_services
 from tests import factories as f
 
 ACCOUNTS = 3
@@ -60,7 +60,7 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self._atomic = transaction.atomic()
         self._atomic.__enter__()
-        self.accounts = [services.account_for(r) for r in self.residents]
+        self.accounts = [ledger_services.account_for(r) for r in self.residents]
         self.model = [ModelAccount() for _ in self.accounts]
         self.keys = 0
 
@@ -82,7 +82,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
 
     def _post(self, i: int, amount: int, kind: str) -> None:
-        entry = services.post_entry(
+        entry = ledger_services.post_entry(
             account=self.accounts[i], amount=amount, kind=kind, key=self._key(kind)
         )
         assert (entry.amount, entry.kind) == (amount, kind)
@@ -114,10 +114,10 @@ class LedgerMachine(RuleBasedStateMachine):
         """A redemption: refused exactly when it would take the balance below zero."""
         key = self._key("order")
         if self.model[i].balance - amount < 0:
-            with pytest.raises(services.InsufficientPoints):
-                services.debit(account=self.accounts[i], points=amount, key=key)
+            with pytest.raises(ledger_services.InsufficientPoints):
+                ledger_services.debit(account=self.accounts[i], points=amount, key=key)
         else:
-            entry = services.debit(account=self.accounts[i], points=amount, key=key)
+            entry = ledger_services.debit(account=self.accounts[i], points=amount, key=key)
             assert (entry.amount, entry.kind) == (-amount, Entry.Kind.REDEMPTION)
             self._record(i, entry)
 
@@ -126,7 +126,9 @@ class LedgerMachine(RuleBasedStateMachine):
     def reverse(self, data: st.DataObject) -> None:
         target = data.draw(st.sampled_from(self._reversible()), label="entry")
         entry = Entry.objects.get(pk=target.pk)
-        reversal = services.reverse_entry(entry=entry, user=self.user, reason="property test")
+        reversal = ledger_services.reverse_entry(
+            entry=entry, user=self.user, reason="property test"
+        )
         assert (reversal.kind, reversal.amount, reversal.reverses_id) == (
             Entry.Kind.REVERSAL,
             -target.amount,
@@ -142,7 +144,7 @@ class LedgerMachine(RuleBasedStateMachine):
         done = [e for e in self._all_entries() if e.reversed or e.kind == "reversal"]
         target = data.draw(st.sampled_from(done), label="entry")
         with pytest.raises(ValidationError):
-            services.reverse_entry(
+            ledger_services.reverse_entry(
                 entry=Entry.objects.get(pk=target.pk), user=self.user, reason="again"
             )
 
@@ -151,7 +153,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def repost_same_key(self, data: st.DataObject, amount: int) -> None:
         """A retried post (even with another amount) returns the first entry, moves nothing."""
         target = data.draw(st.sampled_from(self._all_entries()), label="entry")
-        again = services.post_entry(
+        again = ledger_services.post_entry(
             account=self.accounts[target.account],
             amount=amount,
             kind=Entry.Kind.AWARD,
@@ -181,7 +183,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def the_ledger_check_agrees(self) -> None:
-        assert services.verify_ledger().ok
+        assert ledger_services.verify_ledger().ok
 
 
 def test_ledger_invariants_hold_for_any_sequence_of_postings(world):

@@ -17,8 +17,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from points import pages, services
+from points import pages
 from points.models import Account, CatalogItem, Claim, Order, Period, Policy, Rule
+from points.services import claims as claims_services
+from points.services import ledger as ledger_services
+from points.services import redemption as redemption_services
 from tests import factories as f
 
 
@@ -40,10 +43,10 @@ def rules(world: Any) -> dict[str, Rule]:
 def award(world: Any, rule: Rule, resident: Any, points: int | None = None, **kw: Any) -> Claim:
     """A claim by the grid's worker, approved by the committee: the road the points take."""
     worker = world.worker1 if resident.household.grid_id == world.grid1.pk else world.worker2
-    claim = services.submit_claim(
+    claim = claims_services.submit_claim(
         user=worker.user, resident=resident, rule=rule, points=points, **kw
     )
-    return services.approve_claim(claim=claim, approver=world.committee1)
+    return claims_services.approve_claim(claim=claim, approver=world.committee1)
 
 
 @pytest.fixture
@@ -53,7 +56,7 @@ def ledger(world: Any, rules: dict[str, Rule]) -> Period:
     award(world, rules["idea"], world.resident1, points=7)
     award(world, rules["rules"], world.resident1)
     award(world, rules["idea"], world.resident2, points=4)
-    return services.current_period()
+    return ledger_services.current_period()
 
 
 def client_for(user: Any | None) -> Client:
@@ -102,10 +105,10 @@ def test_me_page_is_made_for_a_360_px_phone(world, ledger):
 
 def test_history_shows_twenty_entries_a_page(world, rules):
     for _ in range(25):
-        services.submit_claim(
+        claims_services.submit_claim(
             user=world.worker1.user, resident=world.resident1, rule=rules["idea"], points=1
         )
-    services.bulk_approve_claims(claims=Claim.objects.all(), approver=world.committee1)
+    claims_services.bulk_approve_claims(claims=Claim.objects.all(), approver=world.committee1)
     client = client_for(world.resident_user)
 
     first = client.get("/me/")
@@ -219,7 +222,7 @@ def test_notice_shows_masked_names_addresses_and_the_quarters_numbers(world, rul
 
 def test_notice_counts_only_the_points_earned_in_that_quarter(world, rules, ledger):
     previous_day = ledger.starts_on - dt.timedelta(days=1)
-    earlier = services.period_for(previous_day)
+    earlier = ledger_services.period_for(previous_day)
     response = client_for(world.committee1).get(notice_url(earlier, world.grid1))
     assert [(r.earned, r.balance) for r in response.context["rows"]] == [(0, 3)]
 
@@ -369,15 +372,15 @@ def at(day: dt.date) -> time_machine.travel:
 def shop(world: Any) -> dict[str, Any]:
     """Community 1's catalog, its window of 2026Q3 (10-01 to 10-07), 50 points for each of
     赵爱国 (grid 1) and 赵秀英 (grid 2)."""
-    q3 = services.period_for(Q3)
+    q3 = ledger_services.period_for(Q3)
     with at(dt.date(2026, 9, 30)):
-        services.open_redemption(
+        redemption_services.open_redemption(
             period=q3, community=world.community1, opens_on=OPENS, closes_on=CLOSES,
             user=world.admin1,
         )  # fmt: skip
     for resident in (world.resident1, world.resident2):
-        services.post_entry(
-            account=services.account_for(resident), amount=50, kind="award", key="seed",
+        ledger_services.post_entry(
+            account=ledger_services.account_for(resident), amount=50, kind="award", key="seed",
             period=q3,
         )  # fmt: skip
 
@@ -494,7 +497,7 @@ def test_cancelling_on_me_refunds_the_points(world, shop):
     assert balance_of(world.resident1) == 50
     assert "Order cancelled: 20 points were refunded." in html
     assert reverse("points:me_cancel_order", args=[order.pk]) not in html  # no second cancel
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
 
 
 def test_a_repeated_form_token_creates_one_order(world, shop):
@@ -537,7 +540,7 @@ def test_ordering_outside_the_window_is_refused_on_me(world, shop):
 
 def test_anonymous_order_and_cancel_go_to_the_login_page(world, shop):
     with at(INSIDE):
-        order = services.place_order(
+        order = redemption_services.place_order(
             user=world.resident_user, resident=world.resident1, lines=[(shop["towel"], 1)]
         )
         anonymous = client_for(None)
@@ -552,7 +555,7 @@ def test_anonymous_order_and_cancel_go_to_the_login_page(world, shop):
 
 def test_another_residents_order_cannot_be_cancelled(world, shop):
     with at(INSIDE):
-        theirs = services.place_order(
+        theirs = redemption_services.place_order(
             user=world.worker2.user, resident=world.resident2, lines=[(shop["towel"], 1)]
         )
         url = reverse("points:me_cancel_order", args=[theirs.pk])

@@ -10,8 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from points import services
 from points.models import Entry, Period, Policy
+from points.services import claims as claims_services
+from points.services import ledger as ledger_services
 from tests import factories as f
 from tests.api_helpers import client, points_rules, token_client
 
@@ -37,10 +38,10 @@ def approve(world, rules):
     colleague = f.committee_member(world.community1, "committee1b").user
 
     def approve(rule, resident, points=None):
-        claim = services.submit_claim(
+        claim = claims_services.submit_claim(
             user=world.committee1, resident=resident, rule=rules[rule], points=points
         )
-        return services.approve_claim(claim=claim, approver=colleague)
+        return claims_services.approve_claim(claim=claim, approver=colleague)
 
     return approve
 
@@ -66,15 +67,15 @@ def grid1(world, approve):
     approve("idea", w.resident1, points=7)
     approve("fine", w.resident1)
     entry = Entry.objects.get(source_type="claim", source_id=clean.pk)
-    services.reverse_entry(entry=entry, user=w.committee1, reason="记错了")
-    services.debit(account=services.account_for(w.resident1), points=2, key="order:1")
+    ledger_services.reverse_entry(entry=entry, user=w.committee1, reason="记错了")
+    ledger_services.debit(account=ledger_services.account_for(w.resident1), points=2, key="order:1")
     approve("hazard", w.resident5)
-    services.post_entry(
-        account=services.account_for(w.resident5),
+    ledger_services.post_entry(
+        account=ledger_services.account_for(w.resident5),
         amount=4,
         kind="award",
         key="old",
-        period=services.period_for(dt.date(2020, 5, 1)),
+        period=ledger_services.period_for(dt.date(2020, 5, 1)),
     )
     approve("idea", w.resident2, points=9)  # grid 2: not on grid 1's notice
     return w
@@ -187,7 +188,7 @@ def test_strangers_and_partners_cannot_read_the_notice(world, grid1, persona):
 
 def test_the_notice_runs_the_same_queries_for_3_and_30_residents(world, rules, approve):
     c = token_client(world.worker1.user)
-    path = notice_url(services.current_period().code)
+    path = notice_url(ledger_services.current_period().code)
 
     def add(k: int) -> None:
         for _ in range(k):
@@ -227,12 +228,12 @@ def community1(world, approve):
     approve("idea", w.resident5, points=7)
     approve("hazard", w.resident7)
     last_year = timezone.localdate().year - 1
-    services.post_entry(
-        account=services.account_for(w.resident8),
+    ledger_services.post_entry(
+        account=ledger_services.account_for(w.resident8),
         amount=9,
         kind="award",
         key="last-year",
-        period=services.period_for(dt.date(last_year, 6, 1)),
+        period=ledger_services.period_for(dt.date(last_year, 6, 1)),
     )
     return w
 

@@ -18,8 +18,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 
-from points import selectors, services
 from points.models import Account, Claim, Entry, LedgerIsAppendOnly, Objection, Period, Rule
+from points.selectors import ledger as ledger_selectors
+from points.services import claims as claims_services
+from points.services import ledger as ledger_services
+from points.services import objections as objections_services
 from points.tasks import ensure_current_period
 from tests import factories as f
 
@@ -54,7 +57,7 @@ def fresh(user):
 
 
 def submit(world, rules, rule="clean", resident=None, user=None, **kw) -> Claim:
-    return services.submit_claim(
+    return claims_services.submit_claim(
         user=user or world.worker1.user,
         resident=resident or world.resident1,
         rule=rules[rule],
@@ -75,7 +78,7 @@ def chain(account: Account) -> list[tuple[int, int, int]]:
 
 
 def award(account: Account, amount: int, key: str, **kw) -> Entry:
-    return services.post_entry(account=account, amount=amount, kind="award", key=key, **kw)
+    return ledger_services.post_entry(account=account, amount=amount, kind="award", key=key, **kw)
 
 
 def messages(exc: pytest.ExceptionInfo[ValidationError]) -> str:
@@ -166,9 +169,9 @@ def test_cap_counts_per_quarter_and_per_resident(world, rules):
 
 def test_cap_counts_approved_claims_but_not_rejected_ones(world, rules):
     first = submit(world, rules, "capped", points=5)
-    services.reject_claim(claim=first, approver=world.committee1, reason="没有照片")
+    claims_services.reject_claim(claim=first, approver=world.committee1, reason="没有照片")
     second = submit(world, rules, "capped", points=5)  # the rejected 5 no longer count
-    services.approve_claim(claim=second, approver=world.committee1)
+    claims_services.approve_claim(claim=second, approver=world.committee1)
     with pytest.raises(ValidationError):
         submit(world, rules, "capped", points=3)  # the approved 5 do
     assert submit(world, rules, "capped", points=2).status == Claim.Status.SUBMITTED
@@ -195,7 +198,7 @@ def test_same_resident_rule_and_day_twice_is_flagged_likely_duplicate(world, rul
 
 def test_a_rejected_claim_does_not_make_the_next_one_a_duplicate(world, rules):
     first = submit(world, rules, "clean")
-    services.reject_claim(claim=first, approver=world.committee1, reason="重复")
+    claims_services.reject_claim(claim=first, approver=world.committee1, reason="重复")
     assert not submit(world, rules, "clean").likely_duplicate
 
 
@@ -204,7 +207,7 @@ def test_a_rejected_claim_does_not_make_the_next_one_a_duplicate(world, rules):
 
 def test_approval_posts_one_award_for_the_claim(world, rules):
     claim = submit(world, rules, "idea", points=7)
-    services.approve_claim(claim=claim, approver=world.committee1)
+    claims_services.approve_claim(claim=claim, approver=world.committee1)
     claim.refresh_from_db()
     assert claim.status == Claim.Status.APPROVED
     assert claim.decided_by == world.committee1
@@ -217,14 +220,14 @@ def test_approval_posts_one_award_for_the_claim(world, rules):
         f"claim:{claim.pk}",
     )
     assert entry.created_by == world.committee1
-    assert entry.period == services.current_period()
+    assert entry.period == ledger_services.current_period()
     assert account_of(world.resident1).balance == 7
 
 
 def test_deduction_may_take_a_balance_below_zero(world, rules):
-    award(services.account_for(world.resident1), 2, "start")
+    award(ledger_services.account_for(world.resident1), 2, "start")
     claim = submit(world, rules, "fine")
-    services.approve_claim(claim=claim, approver=world.committee1)
+    claims_services.approve_claim(claim=claim, approver=world.committee1)
     account = account_of(world.resident1)
     assert account.balance == -3
     assert chain(account) == [(1, 2, 2), (2, -5, -3)]
@@ -235,26 +238,26 @@ def test_rejection_needs_a_reason(world, rules):
     claim = submit(world, rules)
     for blank in ("", "   "):
         with pytest.raises(ValidationError) as exc:
-            services.reject_claim(claim=claim, approver=world.committee1, reason=blank)
+            claims_services.reject_claim(claim=claim, approver=world.committee1, reason=blank)
         assert "reason" in exc.value.message_dict
     claim.refresh_from_db()
     assert claim.status == Claim.Status.SUBMITTED
-    services.reject_claim(claim=claim, approver=world.committee1, reason="  没有照片 ")
+    claims_services.reject_claim(claim=claim, approver=world.committee1, reason="  没有照片 ")
     claim.refresh_from_db()
     assert (claim.status, claim.reject_reason) == ("rejected", "没有照片")
     assert claim.decided_by == world.committee1
     assert not Entry.objects.exists()
     with pytest.raises(ValidationError):
-        services.approve_claim(claim=claim, approver=world.committee1)
+        claims_services.approve_claim(claim=claim, approver=world.committee1)
     assert not Entry.objects.exists()
 
 
 def test_worker_cannot_approve_or_reject(world, rules):
     claim = submit(world, rules, user=world.committee1)  # not the worker's own claim
     with pytest.raises(PermissionDenied):
-        services.approve_claim(claim=claim, approver=world.worker1.user)
+        claims_services.approve_claim(claim=claim, approver=world.worker1.user)
     with pytest.raises(PermissionDenied):
-        services.reject_claim(claim=claim, approver=world.worker1.user, reason="不行")
+        claims_services.reject_claim(claim=claim, approver=world.worker1.user, reason="不行")
     claim.refresh_from_db()
     assert claim.status == Claim.Status.SUBMITTED
     assert not Entry.objects.exists()
@@ -263,12 +266,12 @@ def test_worker_cannot_approve_or_reject(world, rules):
 def test_committee_member_cannot_approve_a_claim_they_submitted(world, rules):
     claim = submit(world, rules, user=world.committee1)
     with pytest.raises(PermissionDenied):
-        services.approve_claim(claim=claim, approver=world.committee1)
+        claims_services.approve_claim(claim=claim, approver=world.committee1)
     with pytest.raises(PermissionDenied):
-        services.reject_claim(claim=claim, approver=world.committee1, reason="自己")
+        claims_services.reject_claim(claim=claim, approver=world.committee1, reason="自己")
     assert not Entry.objects.exists()
     colleague = f.committee_member(world.community1, "committee_b").user
-    services.approve_claim(claim=claim, approver=colleague)
+    claims_services.approve_claim(claim=claim, approver=colleague)
     assert account_of(world.resident1).balance == 1
 
 
@@ -276,9 +279,9 @@ def test_committee_of_another_community_cannot_decide(world, rules):
     claim = submit(world, rules)
     for outsider in (world.committee3, world.admin1, world.stranger):
         with pytest.raises(PermissionDenied):
-            services.approve_claim(claim=claim, approver=outsider)
+            claims_services.approve_claim(claim=claim, approver=outsider)
         with pytest.raises(PermissionDenied):
-            services.reject_claim(claim=claim, approver=outsider, reason="不是我们村的")
+            claims_services.reject_claim(claim=claim, approver=outsider, reason="不是我们村的")
     claim.refresh_from_db()
     assert claim.status == Claim.Status.SUBMITTED
     assert not Entry.objects.exists()
@@ -286,12 +289,12 @@ def test_committee_of_another_community_cannot_decide(world, rules):
 
 def test_approving_twice_is_refused_and_posts_one_entry(world, rules):
     claim = submit(world, rules, "hazard")
-    services.approve_claim(claim=claim, approver=world.committee1)
+    claims_services.approve_claim(claim=claim, approver=world.committee1)
     with pytest.raises(ValidationError) as exc:
-        services.approve_claim(claim=claim, approver=world.committee1)
+        claims_services.approve_claim(claim=claim, approver=world.committee1)
     assert exc.value.code == "claim_decided"
     with pytest.raises(ValidationError):
-        services.reject_claim(claim=claim, approver=world.committee1, reason="晚了")
+        claims_services.reject_claim(claim=claim, approver=world.committee1, reason="晚了")
     assert Entry.objects.count() == 1
     assert account_of(world.resident1).balance == 2
     assert Claim.objects.get().status == Claim.Status.APPROVED
@@ -301,27 +304,27 @@ def test_approving_twice_is_refused_and_posts_one_entry(world, rules):
 
 
 def test_debit_below_zero_is_refused_and_the_balance_is_unchanged(world):
-    account = services.account_for(world.resident1)
+    account = ledger_services.account_for(world.resident1)
     award(account, 3, "a1")
-    with pytest.raises(services.InsufficientPoints) as exc:
-        services.debit(account=account, points=4, key="order:1")
+    with pytest.raises(ledger_services.InsufficientPoints) as exc:
+        ledger_services.debit(account=account, points=4, key="order:1")
     assert exc.value.code == "insufficient_points"
     account.refresh_from_db()
     assert (account.balance, account.last_seq) == (3, 1)
     assert Entry.objects.count() == 1
-    entry = services.debit(account=account, points=3, key="order:2")  # down to exactly zero
+    entry = ledger_services.debit(account=account, points=3, key="order:2")  # down to exactly zero
     assert (entry.kind, entry.amount, entry.balance_after) == ("redemption", -3, 0)
-    with pytest.raises(services.InsufficientPoints):
-        services.debit(account=account, points=1, key="order:3")
+    with pytest.raises(ledger_services.InsufficientPoints):
+        ledger_services.debit(account=account, points=1, key="order:3")
     assert account_of(world.resident1).balance == 0
     with pytest.raises(ValidationError):
-        services.debit(account=account, points=0, key="order:4")
-    assert services.verify_ledger().ok
+        ledger_services.debit(account=account, points=0, key="order:4")
+    assert ledger_services.verify_ledger().ok
 
 
 def test_post_entry_is_idempotent_by_key_per_account(world):
-    one = services.account_for(world.resident1)
-    two = services.account_for(world.resident2)
+    one = ledger_services.account_for(world.resident1)
+    two = ledger_services.account_for(world.resident2)
     first = award(one, 5, "volunteer:42")
     again = award(one, 9, "volunteer:42")  # a retry (even a garbled one) changes nothing
     assert again.pk == first.pk
@@ -331,21 +334,21 @@ def test_post_entry_is_idempotent_by_key_per_account(world):
     other = award(two, 4, "volunteer:42")  # the key is unique per account, not globally
     assert other.pk != first.pk
     assert account_of(world.resident2).balance == 4
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
 
 
 def test_post_entry_refuses_a_zero_amount(world):
-    account = services.account_for(world.resident1)
+    account = ledger_services.account_for(world.resident1)
     with pytest.raises(ValidationError):
         award(account, 0, "nothing")
     assert not Entry.objects.exists()
 
 
 def test_reversal_points_at_the_entry_and_undoes_it_once(world):
-    account = services.account_for(world.resident1)
+    account = ledger_services.account_for(world.resident1)
     original = award(account, 7, "a1")
     award(account, 2, "a2")
-    reversal = services.reverse_entry(entry=original, user=world.committee1, reason="记错了")
+    reversal = ledger_services.reverse_entry(entry=original, user=world.committee1, reason="记错了")
     assert reversal.reverses == original
     assert (reversal.kind, reversal.amount, reversal.seq, reversal.balance_after) == (
         "reversal",
@@ -357,26 +360,28 @@ def test_reversal_points_at_the_entry_and_undoes_it_once(world):
     assert reversal.created_by == world.committee1
     assert original.reversed_by == reversal
     with pytest.raises(ValidationError):
-        services.reverse_entry(entry=original, user=world.committee1, reason="again")
+        ledger_services.reverse_entry(entry=original, user=world.committee1, reason="again")
     with pytest.raises(ValidationError):
-        services.reverse_entry(entry=reversal, user=world.committee1, reason="undo the undo")
+        ledger_services.reverse_entry(entry=reversal, user=world.committee1, reason="undo the undo")
     with pytest.raises(ValidationError):
-        services.reverse_entry(entry=Entry.objects.get(key="a2"), user=world.committee1, reason=" ")
+        ledger_services.reverse_entry(
+            entry=Entry.objects.get(key="a2"), user=world.committee1, reason=" "
+        )
     assert Entry.objects.count() == 3
     assert account_of(world.resident1).balance == 2
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
 
 
 def test_a_reversal_may_take_a_balance_below_zero(world):
-    account = services.account_for(world.resident1)
+    account = ledger_services.account_for(world.resident1)
     gained = award(account, 5, "a1")
-    services.debit(account=account, points=4, key="order:1")
-    services.reverse_entry(entry=gained, user=world.committee1, reason="冒领")
+    ledger_services.debit(account=account, points=4, key="order:1")
+    ledger_services.reverse_entry(entry=gained, user=world.committee1, reason="冒领")
     assert account_of(world.resident1).balance == -4
 
 
 def test_entries_cannot_be_changed_or_deleted_through_the_orm(world):
-    account = services.account_for(world.resident1)
+    account = ledger_services.account_for(world.resident1)
     entry = award(account, 5, "a1")
     entry.amount = 500
     attempts = {
@@ -417,7 +422,7 @@ def test_entries_cannot_be_changed_or_deleted_through_the_orm(world):
 
 @pytest.mark.postgres
 def test_database_trigger_refuses_raw_update_and_delete_of_entries(world):
-    entry = award(services.account_for(world.resident1), 5, "a1")
+    entry = award(ledger_services.account_for(world.resident1), 5, "a1")
     for sql in (
         "UPDATE points_entry SET amount = 500 WHERE id = %s",
         "UPDATE points_entry SET note = 'x' WHERE id = %s",
@@ -443,10 +448,13 @@ def test_bulk_approval_posts_every_claim_with_unbroken_chains(world, rules):
         for _ in range(10)
     ]
     # Some accounts already have entries, so numbering continues from their last seq.
-    award(services.account_for(residents[0]), 4, "earlier:1")
-    award(services.account_for(residents[0]), 1, "earlier:2")
-    services.post_entry(
-        account=services.account_for(residents[3]), amount=-2, kind="deduction", key="earlier:3"
+    award(ledger_services.account_for(residents[0]), 4, "earlier:1")
+    award(ledger_services.account_for(residents[0]), 1, "earlier:2")
+    ledger_services.post_entry(
+        account=ledger_services.account_for(residents[3]),
+        amount=-2,
+        kind="deduction",
+        key="earlier:3",
     )
     expected: dict[int, int] = {}  # account id -> expected balance
     to_approve = []
@@ -458,12 +466,12 @@ def test_bulk_approval_posts_every_claim_with_unbroken_chains(world, rules):
             to_approve.append(claim)
     # Skipped: the approver's own claim, another community's, and two already decided.
     own = submit(world, rules, "hazard", resident=world.resident1, user=world.committee1)
-    outside = services.submit_claim(
+    outside = claims_services.submit_claim(
         user=world.worker3.user, resident=world.resident3, rule=rules["other"]
     )
     approved, rejected = to_approve.pop(), to_approve.pop()
-    services.approve_claim(claim=approved, approver=world.committee1)
-    services.reject_claim(claim=rejected, approver=world.committee1, reason="不符合")
+    claims_services.approve_claim(claim=approved, approver=world.committee1)
+    claims_services.reject_claim(claim=rejected, approver=world.committee1, reason="不符合")
     for account in Account.objects.all():
         expected[account.pk] = account.balance
 
@@ -471,7 +479,9 @@ def test_bulk_approval_posts_every_claim_with_unbroken_chains(world, rules):
         account = account_of(claim.resident)
         expected[account.pk] += claim.rule.sign * claim.points
 
-    result = services.bulk_approve_claims(claims=Claim.objects.all(), approver=world.committee1)
+    result = claims_services.bulk_approve_claims(
+        claims=Claim.objects.all(), approver=world.committee1
+    )
 
     assert result.decided == len(to_approve)
     assert result.skipped == 4
@@ -488,7 +498,7 @@ def test_bulk_approval_posts_every_claim_with_unbroken_chains(world, rules):
         assert entry.kind == ("award" if claim.rule.sign > 0 else "deduction")
         assert (entry.source_type, entry.source_id) == ("claim", claim.pk)
         assert entry.created_by == world.committee1
-        assert entry.period == services.current_period()
+        assert entry.period == ledger_services.current_period()
     for account in Account.objects.all():
         rows = chain(account)
         assert [seq for seq, _, _ in rows] == list(range(1, len(rows) + 1))
@@ -499,15 +509,17 @@ def test_bulk_approval_posts_every_claim_with_unbroken_chains(world, rules):
         assert account.balance == running == expected[account.pk]
         assert account.last_seq == len(rows)
     assert Entry.objects.count() == len(to_approve) + 1 + 3
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
 
 
 def test_bulk_approval_of_no_decidable_claims_posts_nothing(world, rules):
     claim = submit(world, rules)
     for outsider in (world.worker1.user, world.committee3, world.stranger):
-        result = services.bulk_approve_claims(claims=Claim.objects.all(), approver=outsider)
+        result = claims_services.bulk_approve_claims(claims=Claim.objects.all(), approver=outsider)
         assert (result.decided, result.skipped) == (0, 1)
-    result = services.bulk_approve_claims(claims=Claim.objects.none(), approver=world.committee1)
+    result = claims_services.bulk_approve_claims(
+        claims=Claim.objects.none(), approver=world.committee1
+    )
     assert (result.decided, result.skipped) == (0, 0)
     claim.refresh_from_db()
     assert claim.status == Claim.Status.SUBMITTED
@@ -521,7 +533,7 @@ def test_bulk_approval_takes_any_queryset_of_claims(world, rules):
         submit(world, rules, "hazard", note=note)
     submit(world, rules, "clean", note="clean")
     like_its_rule = Claim.objects.filter(note__contains=F("rule__code"))  # LIKE '%' || … || '%'
-    result = services.bulk_approve_claims(claims=like_its_rule, approver=world.committee1)
+    result = claims_services.bulk_approve_claims(claims=like_its_rule, approver=world.committee1)
     assert (result.decided, result.skipped) == (3, 0)
     assert set(Claim.objects.filter(status="approved").values_list("note", flat=True)) == {
         "清扫 hazard 区",
@@ -529,15 +541,19 @@ def test_bulk_approval_takes_any_queryset_of_claims(world, rules):
         "clean",
     }
     first = Claim.objects.filter(status="submitted").order_by("id")[:1]
-    assert services.bulk_approve_claims(claims=first, approver=world.committee1).decided == 1
+    assert claims_services.bulk_approve_claims(claims=first, approver=world.committee1).decided == 1
     assert account_of(world.resident1).balance == 2 + 2 + 1 + 2
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
 
 
 def test_bulk_approval_twice_posts_each_claim_once(world, rules):
     claims = [submit(world, rules, "clean") for _ in range(3)]
-    first = services.bulk_approve_claims(claims=Claim.objects.all(), approver=world.committee1)
-    again = services.bulk_approve_claims(claims=Claim.objects.all(), approver=world.committee1)
+    first = claims_services.bulk_approve_claims(
+        claims=Claim.objects.all(), approver=world.committee1
+    )
+    again = claims_services.bulk_approve_claims(
+        claims=Claim.objects.all(), approver=world.committee1
+    )
     assert (first.decided, first.skipped, again.decided, again.skipped) == (3, 0, 0, 3)
     assert Entry.objects.count() == len(claims)
     assert account_of(world.resident1).balance == 3
@@ -554,30 +570,30 @@ def test_bulk_approval_takes_the_same_number_of_queries_for_10_and_200_claims(wo
         batch = Claim.objects.filter(status=Claim.Status.SUBMITTED)
         approver = fresh(world.committee1)  # its scope is read inside, each time
         with CaptureQueriesContext(connection) as queries:
-            result = services.bulk_approve_claims(claims=batch, approver=approver)
+            result = claims_services.bulk_approve_claims(claims=batch, approver=approver)
         assert result.decided == n
         return len(queries)
 
     small, large = approve(10), approve(200)
     assert small == large
     assert small <= 14, small  # 5 of them resolve the approver's scope
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
     assert Entry.objects.count() == 210
 
 
 def test_bulk_rejection_needs_a_reason_and_rejects_only_what_the_user_may_decide(world, rules):
     mine = [submit(world, rules) for _ in range(3)]
     own = submit(world, rules, user=world.committee1)
-    outside = services.submit_claim(
+    outside = claims_services.submit_claim(
         user=world.worker3.user, resident=world.resident3, rule=rules["other"]
     )
-    services.approve_claim(claim=mine[0], approver=world.committee1)
+    claims_services.approve_claim(claim=mine[0], approver=world.committee1)
     with pytest.raises(ValidationError):
-        services.bulk_reject_claims(
+        claims_services.bulk_reject_claims(
             claims=Claim.objects.all(), approver=world.committee1, reason=" "
         )
     assert Claim.objects.filter(status="rejected").count() == 0
-    result = services.bulk_reject_claims(
+    result = claims_services.bulk_reject_claims(
         claims=Claim.objects.all(), approver=world.committee1, reason=" 照片不清楚 "
     )
     assert (result.decided, result.skipped) == (2, 3)
@@ -589,32 +605,32 @@ def test_bulk_rejection_needs_a_reason_and_rejects_only_what_the_user_may_decide
         claim.refresh_from_db()
         assert claim.status == status
     assert Entry.objects.count() == 1  # the one approved before; rejection posts nothing
-    result = services.bulk_reject_claims(
+    result = claims_services.bulk_reject_claims(
         claims=Claim.objects.all(), approver=world.worker1.user, reason="x"
     )
     assert (result.decided, result.skipped) == (0, 5)
 
 
 def test_points_earned_count_awards_deductions_adjustments_and_their_reversals(world, rules):
-    account = services.account_for(world.resident1)
+    account = ledger_services.account_for(world.resident1)
     with at(dt.date(2026, 9, 30)):
         award(account, 100, "last-quarter")
     with at(dt.date(2026, 11, 21)):
         award(account, 7, "a1")
         kept = award(account, 5, "a2")
-        services.post_entry(account=account, amount=-2, kind="deduction", key="d1")
-        services.post_entry(account=account, amount=3, kind="adjustment", key="j1")
-        services.reverse_entry(entry=kept, user=world.committee1, reason="记错")
-        order = services.debit(account=account, points=20, key="order:1")  # not earning
-        services.reverse_entry(entry=order, user=world.committee1, reason="退货")  # nor this
-        services.post_entry(account=account, amount=4, kind="refund", key="r1")  # nor this
+        ledger_services.post_entry(account=account, amount=-2, kind="deduction", key="d1")
+        ledger_services.post_entry(account=account, amount=3, kind="adjustment", key="j1")
+        ledger_services.reverse_entry(entry=kept, user=world.committee1, reason="记错")
+        order = ledger_services.debit(account=account, points=20, key="order:1")  # not earning
+        ledger_services.reverse_entry(entry=order, user=world.committee1, reason="退货")  # nor this
+        ledger_services.post_entry(account=account, amount=4, kind="refund", key="r1")  # nor this
         quarter = Period.objects.filter(code="2026Q4")
-        assert selectors.earned(account=account, periods=quarter) == 7 + 5 - 2 + 3 - 5
-        assert selectors.earned(account=account, periods=list(quarter)) == 8
+        assert ledger_selectors.earned(account=account, periods=quarter) == 7 + 5 - 2 + 3 - 5
+        assert ledger_selectors.earned(account=account, periods=list(quarter)) == 8
         both = Period.objects.filter(code__in=["2026Q3", "2026Q4"])
-        assert selectors.earned(account=account, periods=both) == 108
-    other = services.account_for(world.resident2)
-    assert selectors.earned(account=other, periods=Period.objects.all()) == 0
+        assert ledger_selectors.earned(account=account, periods=both) == 108
+    other = ledger_services.account_for(world.resident2)
+    assert ledger_selectors.earned(account=other, periods=Period.objects.all()) == 0
 
 
 # ============================================================================ objections
@@ -625,20 +641,22 @@ def posted(world, rules):
     """An award to resident1 (whose login is world.resident_user) on 2026-11-21, in 2026Q4."""
     with at(dt.date(2026, 11, 21)):
         claim = submit(world, rules, "idea", points=8)
-        services.approve_claim(claim=claim, approver=world.committee1)
+        claims_services.approve_claim(claim=claim, approver=world.committee1)
     return Entry.objects.get(source_id=claim.pk)
 
 
 def test_resident_may_object_inside_the_window_and_not_after(world, posted):
-    policy = services.policy_for(world.community1)
+    policy = claims_services.policy_for(world.community1)
     policy.objection_days = 3
     policy.save()
-    assert services.objection_deadline(posted) == dt.date(2027, 1, 3)
+    assert objections_services.objection_deadline(posted) == dt.date(2027, 1, 3)
     with at(dt.date(2027, 1, 4)), pytest.raises(ValidationError) as exc:
-        services.raise_objection(user=fresh(world.resident_user), entry=posted, reason="少了")
+        objections_services.raise_objection(
+            user=fresh(world.resident_user), entry=posted, reason="少了"
+        )
     assert "2027-01-03" in messages(exc)
     with at(dt.date(2027, 1, 3), hour=23):
-        objection = services.raise_objection(
+        objection = objections_services.raise_objection(
             user=fresh(world.resident_user), entry=posted, reason=" 应该是10分 "
         )
     assert (objection.status, objection.reason, objection.raised_by) == (
@@ -649,28 +667,38 @@ def test_resident_may_object_inside_the_window_and_not_after(world, posted):
 
 
 def test_objection_window_is_the_communitys_and_defaults_to_seven_days(world, posted):
-    assert services.objection_deadline(posted) == dt.date(2027, 1, 7)
+    assert objections_services.objection_deadline(posted) == dt.date(2027, 1, 7)
     with at(dt.date(2027, 1, 8), hour=0), pytest.raises(ValidationError):
-        services.raise_objection(user=fresh(world.resident_user), entry=posted, reason="少了")
+        objections_services.raise_objection(
+            user=fresh(world.resident_user), entry=posted, reason="少了"
+        )
     with at(dt.date(2026, 12, 1)):
-        services.raise_objection(user=fresh(world.resident_user), entry=posted, reason="少了")
+        objections_services.raise_objection(
+            user=fresh(world.resident_user), entry=posted, reason="少了"
+        )
     assert Objection.objects.count() == 1
 
 
 def test_resident_may_object_only_to_their_own_entries(world, rules, posted):
-    other = award(services.account_for(world.resident2), 3, "a2")
+    other = award(ledger_services.account_for(world.resident2), 3, "a2")
     with at(dt.date(2026, 12, 1)):
         for user in (world.resident_user, world.committee1, world.worker1.user):
             with pytest.raises(PermissionDenied):
-                services.raise_objection(user=fresh(user), entry=other, reason="不对")
+                objections_services.raise_objection(user=fresh(user), entry=other, reason="不对")
         for user in (world.committee1, world.worker1.user):
             with pytest.raises(PermissionDenied):
-                services.raise_objection(user=fresh(user), entry=posted, reason="不对")
+                objections_services.raise_objection(user=fresh(user), entry=posted, reason="不对")
         with pytest.raises(ValidationError):
-            services.raise_objection(user=fresh(world.resident_user), entry=posted, reason=" ")
-        services.raise_objection(user=fresh(world.resident_user), entry=posted, reason="少了")
+            objections_services.raise_objection(
+                user=fresh(world.resident_user), entry=posted, reason=" "
+            )
+        objections_services.raise_objection(
+            user=fresh(world.resident_user), entry=posted, reason="少了"
+        )
         with pytest.raises(ValidationError):  # one open objection per entry at a time
-            services.raise_objection(user=fresh(world.resident_user), entry=posted, reason="再说")
+            objections_services.raise_objection(
+                user=fresh(world.resident_user), entry=posted, reason="再说"
+            )
     assert Objection.objects.count() == 1
 
 
@@ -688,11 +716,15 @@ def test_the_database_holds_one_open_objection_per_entry_even_past_the_service(
 @pytest.fixture
 def objection(world, posted):
     with at(dt.date(2026, 12, 1)):
-        return services.raise_objection(user=fresh(world.resident_user), entry=posted, reason="错")
+        return objections_services.raise_objection(
+            user=fresh(world.resident_user), entry=posted, reason="错"
+        )
 
 
 def test_upholding_an_objection_reverses_the_entry(world, posted, objection):
-    services.uphold_objection(objection=objection, user=world.committee1, note="核实无此事")
+    objections_services.uphold_objection(
+        objection=objection, user=world.committee1, note="核实无此事"
+    )
     objection.refresh_from_db()
     assert objection.status == Objection.Status.UPHELD
     assert (objection.decided_by, objection.decision_note) == (world.committee1, "核实无此事")
@@ -700,29 +732,35 @@ def test_upholding_an_objection_reverses_the_entry(world, posted, objection):
     correction = objection.correction
     assert (correction.kind, correction.amount, correction.reverses) == ("reversal", -8, posted)
     assert account_of(world.resident1).balance == 0
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
 
 
 def test_upholding_an_objection_with_an_amount_posts_an_adjustment(world, posted, objection):
-    services.uphold_objection(objection=objection, user=world.committee1, note="应为10分", amount=2)
+    objections_services.uphold_objection(
+        objection=objection, user=world.committee1, note="应为10分", amount=2
+    )
     objection.refresh_from_db()
     correction = objection.correction
     assert (correction.kind, correction.amount, correction.reverses) == ("adjustment", 2, None)
     assert (correction.source_type, correction.source_id) == ("objection", objection.pk)
     assert correction.note == "应为10分"
     assert account_of(world.resident1).balance == 10
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
 
 
 def test_dismissing_an_objection_needs_a_note_and_posts_nothing(world, posted, objection):
     for blank in ("", "  "):
         with pytest.raises(ValidationError):
-            services.dismiss_objection(objection=objection, user=world.committee1, note=blank)
+            objections_services.dismiss_objection(
+                objection=objection, user=world.committee1, note=blank
+            )
     with pytest.raises(ValidationError):
-        services.uphold_objection(objection=objection, user=world.committee1, note=" ")
+        objections_services.uphold_objection(objection=objection, user=world.committee1, note=" ")
     objection.refresh_from_db()
     assert objection.status == Objection.Status.OPEN
-    services.dismiss_objection(objection=objection, user=world.committee1, note=" 核实属实 ")
+    objections_services.dismiss_objection(
+        objection=objection, user=world.committee1, note=" 核实属实 "
+    )
     objection.refresh_from_db()
     assert (objection.status, objection.decision_note, objection.correction) == (
         "dismissed",
@@ -733,13 +771,17 @@ def test_dismissing_an_objection_needs_a_note_and_posts_nothing(world, posted, o
 
 
 def test_an_objection_is_decided_once(world, posted, objection):
-    services.uphold_objection(objection=objection, user=world.committee1, note="撤销")
+    objections_services.uphold_objection(objection=objection, user=world.committee1, note="撤销")
     for decide in (
-        lambda: services.uphold_objection(objection=objection, user=world.committee1, note="x"),
-        lambda: services.uphold_objection(
+        lambda: objections_services.uphold_objection(
+            objection=objection, user=world.committee1, note="x"
+        ),
+        lambda: objections_services.uphold_objection(
             objection=objection, user=world.committee1, note="x", amount=1
         ),
-        lambda: services.dismiss_objection(objection=objection, user=world.committee1, note="x"),
+        lambda: objections_services.dismiss_objection(
+            objection=objection, user=world.committee1, note="x"
+        ),
     ):
         with pytest.raises(ValidationError):
             decide()
@@ -754,9 +796,13 @@ def test_only_the_committee_of_the_residents_community_decides_an_objection(
 ):
     for outsider in (world.committee3, world.worker1.user, world.admin1, world.resident_user):
         with pytest.raises(PermissionDenied):
-            services.uphold_objection(objection=objection, user=fresh(outsider), note="x")
+            objections_services.uphold_objection(
+                objection=objection, user=fresh(outsider), note="x"
+            )
         with pytest.raises(PermissionDenied):
-            services.dismiss_objection(objection=objection, user=fresh(outsider), note="x")
+            objections_services.dismiss_objection(
+                objection=objection, user=fresh(outsider), note="x"
+            )
     objection.refresh_from_db()
     assert objection.status == Objection.Status.OPEN
     assert Entry.objects.count() == 1
@@ -778,7 +824,7 @@ def test_copy_default_rules_copies_the_street_book_and_skips_codes_the_community
         community=world.community1, code="clean", name="村规清扫", category="reward", points=2
     )
 
-    assert services.copy_default_rules(community=world.community1) == 2
+    assert claims_services.copy_default_rules(community=world.community1) == 2
     copied = {r.code: r for r in Rule.objects.filter(community=world.community1)}
     assert set(copied) == {"clean", "idea", "fight"}
     assert (copied["clean"].name, copied["clean"].points) == ("村规清扫", 2)  # kept its own
@@ -792,8 +838,8 @@ def test_copy_default_rules_copies_the_street_book_and_skips_codes_the_community
     )
     assert (copied["fight"].category, copied["fight"].active) == ("deduction", False)
     assert all(r.street_id is None for r in copied.values())
-    assert services.copy_default_rules(community=world.community1) == 0  # nothing new
-    assert services.copy_default_rules(community=world.community3) == 1  # street2's book
+    assert claims_services.copy_default_rules(community=world.community1) == 0  # nothing new
+    assert claims_services.copy_default_rules(community=world.community3) == 1  # street2's book
     assert Rule.objects.filter(street__isnull=False).count() == 4  # the books are untouched
 
 
@@ -812,10 +858,14 @@ def test_copy_default_rules_copies_the_street_book_and_skips_codes_the_community
     ],
 )
 def test_period_for_gives_the_quarter_and_its_bounds(db, day, code, starts_on, ends_on):
-    period = services.period_for(day)
+    period = ledger_services.period_for(day)
     assert (period.code, period.starts_on, period.ends_on) == (code, starts_on, ends_on)
     assert period.status == Period.Status.OPEN
-    assert services.period_for(starts_on).pk == services.period_for(ends_on).pk == period.pk
+    assert (
+        ledger_services.period_for(starts_on).pk
+        == ledger_services.period_for(ends_on).pk
+        == period.pk
+    )
     assert Period.objects.count() == 1
 
 
@@ -839,11 +889,13 @@ def ledger(world, rules):
     """A small clean ledger: two accounts with awards, a deduction, a debit and a reversal."""
     for code in ("clean", "hazard", "fine", "idea"):
         claim = submit(world, rules, code, points=6 if code == "idea" else None)
-        services.approve_claim(claim=claim, approver=world.committee1)
-    other = services.account_for(world.resident2)
+        claims_services.approve_claim(claim=claim, approver=world.committee1)
+    other = ledger_services.account_for(world.resident2)
     award(other, 9, "v:1")
-    services.debit(account=other, points=4, key="order:1")
-    services.reverse_entry(entry=Entry.objects.get(key="v:1"), user=world.committee1, reason="x")
+    ledger_services.debit(account=other, points=4, key="order:1")
+    ledger_services.reverse_entry(
+        entry=Entry.objects.get(key="v:1"), user=world.committee1, reason="x"
+    )
     return account_of(world.resident1)
 
 
@@ -854,7 +906,7 @@ def insert_raw_entry(account: Account, *, seq: int, amount: int, balance_after: 
         "seq": seq,
         "amount": amount,
         "kind": "award",
-        "period_id": services.current_period().pk,
+        "period_id": ledger_services.current_period().pk,
         "balance_after": balance_after,
         "reverses_id": None,
         "source_type": "",
@@ -883,7 +935,7 @@ def run_verify_ledger_command(monkeypatch) -> int:
 
 
 def test_verify_ledger_passes_a_clean_ledger(ledger, monkeypatch, capsys):
-    report = services.verify_ledger()
+    report = ledger_services.verify_ledger()
     assert report.ok, report.problems
     assert (report.accounts, report.entries) == (2, 7)
     call_command("verify_ledger")
@@ -895,7 +947,7 @@ def test_verify_ledger_reports_a_tampered_balance_and_the_command_fails(
     ledger, monkeypatch, capsys
 ):
     Account.objects.filter(pk=ledger.pk).update(balance=F("balance") + 1)
-    report = services.verify_ledger()
+    report = ledger_services.verify_ledger()
     assert len(report.problems) == 1
     assert f"account {ledger.pk}: balance 5 but its entries sum to 4" in report.problems[0]
     with pytest.raises(CommandError) as exc:
@@ -907,7 +959,7 @@ def test_verify_ledger_reports_a_tampered_balance_and_the_command_fails(
 
 def test_verify_ledger_reports_a_tampered_last_seq(ledger):
     Account.objects.filter(pk=ledger.pk).update(last_seq=F("last_seq") + 1)
-    report = services.verify_ledger()
+    report = ledger_services.verify_ledger()
     assert [p for p in report.problems if "last_seq 5 but it has 4 entries" in p]
 
 
@@ -915,7 +967,7 @@ def test_verify_ledger_reports_an_entry_with_a_wrong_balance_after(ledger, monke
     # The balance and last_seq agree with the entries; only the running balance is wrong.
     insert_raw_entry(ledger, seq=5, amount=3, balance_after=9)  # 4 + 3 is 7, not 9
     Account.objects.filter(pk=ledger.pk).update(balance=7, last_seq=5)
-    report = services.verify_ledger()
+    report = ledger_services.verify_ledger()
     assert len(report.problems) == 1, report.problems
     assert f"account {ledger.pk}: entry #5" in report.problems[0]
     assert "moved by 5 for an amount of 3" in report.problems[0]
@@ -925,7 +977,7 @@ def test_verify_ledger_reports_an_entry_with_a_wrong_balance_after(ledger, monke
 def test_verify_ledger_reports_a_gap_in_the_sequence(ledger):
     insert_raw_entry(ledger, seq=6, amount=3, balance_after=7)
     Account.objects.filter(pk=ledger.pk).update(balance=7, last_seq=5)
-    report = services.verify_ledger()
+    report = ledger_services.verify_ledger()
     assert len(report.problems) == 1, report.problems
     assert "entry #6 stands at position 5" in report.problems[0]
 
@@ -936,7 +988,7 @@ def test_verify_ledger_reports_a_reversal_that_does_not_undo_its_entry(ledger):
         ledger, seq=5, amount=-2, balance_after=2, kind="reversal", reverses_id=target.pk
     )
     Account.objects.filter(pk=ledger.pk).update(balance=2, last_seq=5)
-    report = services.verify_ledger()
+    report = ledger_services.verify_ledger()
     assert len(report.problems) == 1, report.problems
     assert f"does not exactly undo entry {target.pk}" in report.problems[0]
 

@@ -16,8 +16,9 @@ from django.db import connection
 from django.db.models import Count
 
 from core.models import IdempotencyRecord
-from points import services
 from points.models import Account, Claim, Entry, Rule
+from points.services import claims as claims_services
+from points.services import ledger as ledger_services
 from tests import factories as f
 from tests.api_helpers import token_client, url
 
@@ -87,14 +88,14 @@ def assert_chain_unbroken(account: Account) -> None:
 
 def test_twenty_approvals_of_one_claim_post_exactly_one_entry(world, rules):
     colleague = f.committee_member(world.community1, "committee_b").user
-    claim = services.submit_claim(
+    claim = claims_services.submit_claim(
         user=world.worker1.user, resident=world.resident1, rule=rules["idea"], points=7
     )
     approvers = [world.committee1.pk, colleague.pk]
 
     def approve(i: int) -> Claim:
         mine = Claim.objects.get(pk=claim.pk)
-        return services.approve_claim(claim=mine, approver=user(approvers[i % 2]))
+        return claims_services.approve_claim(claim=mine, approver=user(approvers[i % 2]))
 
     results, errors = race(approve)
     assert len(results) == 1
@@ -107,44 +108,44 @@ def test_twenty_approvals_of_one_claim_post_exactly_one_entry(world, rules):
     claim.refresh_from_db()
     assert claim.status == Claim.Status.APPROVED
     assert claim.decided_by_id == results[0].decided_by_id
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
 
 
 def test_twenty_debits_of_an_account_that_covers_one_let_exactly_one_through(world):
-    account = services.account_for(world.resident1)
-    services.post_entry(account=account, amount=10, kind="award", key="start")
+    account = ledger_services.account_for(world.resident1)
+    ledger_services.post_entry(account=account, amount=10, kind="award", key="start")
 
     def redeem(i: int) -> Entry:
         mine = Account.objects.get(pk=account.pk)
-        return services.debit(account=mine, points=10, key=f"order:{i}")
+        return ledger_services.debit(account=mine, points=10, key=f"order:{i}")
 
     results, errors = race(redeem)
     assert len(results) == 1
     assert len(errors) == THREADS - 1
-    assert all(isinstance(e, services.InsufficientPoints) for e in errors), errors
+    assert all(isinstance(e, ledger_services.InsufficientPoints) for e in errors), errors
     account.refresh_from_db()
     assert account.balance == 0
     assert Entry.objects.filter(account=account, kind="redemption").count() == 1
     assert_chain_unbroken(account)
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
 
 
 def test_twenty_small_debits_stop_at_zero(world):
-    account = services.account_for(world.resident1)
-    services.post_entry(account=account, amount=10, kind="award", key="start")
+    account = ledger_services.account_for(world.resident1)
+    ledger_services.post_entry(account=account, amount=10, kind="award", key="start")
 
     def redeem(i: int) -> Entry:
-        return services.debit(
+        return ledger_services.debit(
             account=Account.objects.get(pk=account.pk), points=3, key=f"order:{i}"
         )
 
     results, errors = race(redeem)
     assert len(results) == 3  # 10 covers three debits of 3
-    assert all(isinstance(e, services.InsufficientPoints) for e in errors), errors
+    assert all(isinstance(e, ledger_services.InsufficientPoints) for e in errors), errors
     account.refresh_from_db()
     assert account.balance == 1
     assert_chain_unbroken(account)
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
 
 
 def test_one_idempotency_key_sent_by_twenty_threads_creates_one_claim(world, rules):
@@ -174,10 +175,10 @@ def test_one_idempotency_key_sent_by_twenty_threads_creates_one_claim(world, rul
 
 
 def test_twenty_concurrent_awards_to_one_account_number_one_to_twenty(world):
-    account = services.account_for(world.resident1)
+    account = ledger_services.account_for(world.resident1)
 
     def post(i: int) -> Entry:
-        return services.post_entry(
+        return ledger_services.post_entry(
             account=Account.objects.get(pk=account.pk),
             amount=i + 1,
             kind="award",
@@ -190,16 +191,16 @@ def test_twenty_concurrent_awards_to_one_account_number_one_to_twenty(world):
     account.refresh_from_db()
     assert account.balance == sum(range(1, THREADS + 1))
     assert_chain_unbroken(account)
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
 
 
 def test_twenty_reversals_of_one_entry_post_exactly_one(world):
-    account = services.account_for(world.resident1)
-    entry = services.post_entry(account=account, amount=5, kind="award", key="a")
+    account = ledger_services.account_for(world.resident1)
+    entry = ledger_services.post_entry(account=account, amount=5, kind="award", key="a")
     committee = world.committee1.pk
 
     def reverse(i: int) -> Entry:
-        return services.reverse_entry(
+        return ledger_services.reverse_entry(
             entry=Entry.objects.get(pk=entry.pk), user=user(committee), reason=f"第{i}次"
         )
 
@@ -210,7 +211,7 @@ def test_twenty_reversals_of_one_entry_post_exactly_one(world):
     account.refresh_from_db()
     assert account.balance == 0
     assert_chain_unbroken(account)
-    assert services.verify_ledger().ok
+    assert ledger_services.verify_ledger().ok
 
 
 @pytest.fixture
@@ -232,7 +233,7 @@ def many_claims(world, rules):
                 (rules["idea"], 5),
             ][n]
             claims.append(
-                services.submit_claim(
+                claims_services.submit_claim(
                     user=workers[resident.household.grid_id],
                     resident=resident,
                     rule=rule,
@@ -257,7 +258,7 @@ def assert_each_claim_posted_once(claims: list[Claim]) -> None:
     for account in Account.objects.filter(resident_id__in=[c.resident_id for c in claims]):
         assert account.balance == expected.get(account.resident_id, 0)
         assert_chain_unbroken(account)
-    report = services.verify_ledger()
+    report = ledger_services.verify_ledger()
     assert report.ok, report.problems
 
 
@@ -269,7 +270,7 @@ def test_overlapping_bulk_approvals_by_two_members_approve_each_claim_once(world
 
     def approve(i: int) -> int:
         chosen = [ids[(i * step + k) % len(ids)] for k in range(window)]
-        result = services.bulk_approve_claims(
+        result = claims_services.bulk_approve_claims(
             claims=Claim.objects.filter(pk__in=chosen), approver=user(approvers[i % 2])
         )
         assert result.decided + result.skipped == window
@@ -295,21 +296,23 @@ def test_bulk_approvals_racing_single_decisions_and_bulk_rejections_decide_each_
         if i % 4 == 0:  # one by one, from the end
             for pk in ids[::-1][i : i + 30]:
                 try:
-                    services.approve_claim(claim=Claim.objects.get(pk=pk), approver=me)
+                    claims_services.approve_claim(claim=Claim.objects.get(pk=pk), approver=me)
                 except ValidationError as exc:
                     assert exc.code == "claim_decided"
         elif i % 4 == 1:
-            services.bulk_reject_claims(
+            claims_services.bulk_reject_claims(
                 claims=Claim.objects.filter(pk__in=ids[i * 5 : i * 5 + 40]),
                 approver=me,
                 reason="照片不清楚",
             )
         else:
             chosen = [ids[(i * 6 + k) % len(ids)] for k in range(60)]
-            services.bulk_approve_claims(claims=Claim.objects.filter(pk__in=chosen), approver=me)
+            claims_services.bulk_approve_claims(
+                claims=Claim.objects.filter(pk__in=chosen), approver=me
+            )
 
     results, errors = race(decide)
     assert errors == []
     # Whatever was left undecided (no thread's set covered it) is approved now, in one go.
-    services.bulk_approve_claims(claims=Claim.objects.all(), approver=user(approvers[0]))
+    claims_services.bulk_approve_claims(claims=Claim.objects.all(), approver=user(approvers[0]))
     assert_each_claim_posted_once(many_claims)

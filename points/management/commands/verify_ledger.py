@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from points.services import verify_ledger
+from points.services.ledger import verify_ledger
 
 
 class Command(BaseCommand):

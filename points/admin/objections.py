@@ -1,0 +1,139 @@
+"""Admin for objections (公示异议): upheld or dismissed from their (read-only) page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import ScopedModelAdmin, ScopedRelatedFilter
+from core.types import acting_user
+from points import access
+from points.admin.common import REFUSALS, refusal_text
+from points.models import (
+    Objection,
+)
+from points.services import objections as objections_services
+
+# ---------------------------------------------------------------------------- objections
+
+
+class DecideObjectionForm(forms.Form):
+    note = forms.CharField(
+        label=_("decision"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60})
+    )
+    amount = forms.IntegerField(
+        label=_("adjustment"),
+        required=False,
+        help_text=_(
+            "Upholding: leave empty to reverse the entry, or give the points to post as an "
+            "adjustment instead (negative to take points off)."
+        ),
+    )
+
+
+@admin.register(Objection)
+class ObjectionAdmin(ScopedModelAdmin):
+    list_display = ["created_at", "resident", "entry", "reason", "status", "decided_by"]
+    list_filter = [
+        "status",
+        ("entry__account__resident__household__grid__community", ScopedRelatedFilter),
+        ("entry__account__resident__household__grid", ScopedRelatedFilter),
+    ]
+    list_select_related = ["entry__account__resident", "decided_by"]
+    search_fields = ["entry__account__resident__name", "reason"]
+    fields = [
+        "entry", "raised_by", "created_at", "reason", "status", "decided_by", "decided_at",
+        "decision_note", "correction",
+    ]  # fmt: skip
+    change_form_template = "admin/points/objection/change_form.html"
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    # Residents raise objections (API); the committee decides them from the page.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Objection | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Objection | None = None) -> bool:
+        return False
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return access.may_decide_objections(request.user)
+
+    @admin.display(description=_("resident"), ordering="entry__account__resident__name")
+    def resident(self, obj: Objection) -> str:
+        return obj.entry.account.resident.name
+
+    def get_urls(self) -> list[Any]:
+        decide = self.admin_site.admin_view(self.decide_view)
+        return [
+            path("<path:object_id>/decide/", decide, name="points_objection_decide"),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        objection = self.get_object(request, unquote(object_id))
+        extra = dict(extra_context or {})
+        if objection is not None:
+            extra["may_decide"] = (
+                objection.status == Objection.Status.OPEN and self.has_decide_permission(request)
+            )
+            extra["decide_url"] = reverse("admin:points_objection_decide", args=[objection.pk])
+            extra["decide_form"] = DecideObjectionForm()
+        return super().change_view(request, object_id, form_url, extra)
+
+    def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_decide_permission(request):
+            raise PermissionDenied
+        objection = self.get_object(request, unquote(object_id))
+        if objection is None:
+            raise Http404
+        back = HttpResponseRedirect(reverse("admin:points_objection_change", args=[objection.pk]))
+        form = DecideObjectionForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, gettext("Say what was decided."), messages.ERROR)
+            return back
+        note, amount = form.cleaned_data["note"], form.cleaned_data["amount"]
+        try:
+            if request.POST.get("decision") == "uphold":
+                objections_services.uphold_objection(
+                    objection=objection, user=acting_user(request), note=note, amount=amount
+                )
+                done = gettext("Objection upheld; the correction is posted to the ledger.")
+            elif request.POST.get("decision") == "dismiss":
+                objections_services.dismiss_objection(
+                    objection=objection, user=acting_user(request), note=note
+                )
+                done = gettext("Objection dismissed.")
+            else:
+                return HttpResponseNotAllowed(["POST"])
+        except REFUSALS as exc:
+            self.message_user(request, refusal_text(exc), messages.ERROR)
+            return back
+        self.log_change(request, objection, [{"changed": {"fields": ["status"]}}])
+        self.message_user(request, done, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:points_objection_changelist"))
