@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The close of a quarter at scale (issue 4, item 8): service against a raw-SQL floor.
 
-The district: 1,000,000 residents (core.scale.build_scale, street code "benchclose"), an
+The district: 1,000,000 residents (demo.scale.build_scale, street code "benchclose"), an
 account for each, 10,000,000 ledger entries over the last four quarters (2025Q4 … 2026Q3,
 awards with every seventh entry a deduction, and the redemption entries of the orders), the
 seven catalog items of the demo in every community, a redemption window of 2026Q3 that has
@@ -15,7 +15,7 @@ Each timed run gets its own identical copy: `CREATE DATABASE … TEMPLATE gp_ben
 STRATEGY FILE_COPY`, a CHECKPOINT, then:
 
   - service: the period set to closing and the Closing created (what start_close does before
-    queueing the job; not timed), then `points.services.close_period(period_id)` — the close
+    queueing the job; not timed), then `points.services.close.close_period(period_id)` — the close
     job, every community in its own transaction — timed, commits included; each step inside
     close_community is timed too (the bench wraps the service's helpers with timers);
   - floor: the same work as plain SQL in one transaction: freeze the orders; INSERT … SELECT
@@ -91,17 +91,17 @@ def build(args: argparse.Namespace) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from core.scale import build_scale
+    from demo.parts.points import CATALOG
+    from demo.scale import build_scale
     from grids.models import Community, GridWorker, Street
-    from points import services
-    from points.demo import CATALOG
     from points.models import CatalogItem, Policy, RedemptionWindow
+    from points.services import ledger as ledger_services
 
     call_command("migrate", verbosity=0)
     if Street.objects.filter(code=STREET_CODE).exists():
         raise SystemExit("a half-built database: run with --rebuild")
     started = time.perf_counter()
-    log(f"building {args.residents:,} residents (core.scale.build_scale) …")
+    log(f"building {args.residents:,} residents (demo.scale.build_scale) …")
     report = build_scale(
         residents=args.residents,
         street_code=STREET_CODE,
@@ -115,7 +115,7 @@ def build(args: argparse.Namespace) -> None:
     periods = {}
     for code in QUARTERS:
         year, q = int(code[:4]), int(code[5])
-        periods[code] = services.period_for(dt.date(year, 3 * q - 1, 15))
+        periods[code] = ledger_services.period_for(dt.date(year, 3 * q - 1, 15))
     closed = periods[CLOSED_CODE]
     placer = GridWorker.objects.filter(community__street=street).order_by("id")[0].user_id
     with transaction.atomic():
@@ -155,7 +155,7 @@ def build(args: argparse.Namespace) -> None:
                 "COPY points_account (resident_id, card_number, balance, last_seq) FROM STDIN"
             ) as copy:
                 for rid in ids:
-                    copy.write_row((rid, services.card_number_for(rid), 0, 0))
+                    copy.write_row((rid, ledger_services.card_number_for(rid), 0, 0))
             log("orders …")
             # Order o goes to the resident of rank o * R / O (one order each), with 1 + o % 3
             # lines: items (o + 2j) % 7, quantity 1 + (o + j) % 2.
@@ -329,7 +329,7 @@ def prepare_closing() -> int:
     from django.db import transaction
 
     from points.models import Closing, Period
-    from points.services import communities_to_close
+    from points.services.close import communities_to_close
 
     with transaction.atomic():
         period = closed_period()
@@ -362,10 +362,10 @@ class StepTimers:
         self._undo.append(lambda: setattr(owner, attr, original))
 
     def __enter__(self) -> StepTimers:
-        from points import services
+        from points.services import close as close_services
 
         for name in ("_rebuild_lists", "post_expiry", "_store_notice"):
-            self._wrap(services, name, name)
+            self._wrap(close_services, name, name)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -374,7 +374,7 @@ class StepTimers:
 
 
 def run_service() -> dict[str, Any]:
-    from points.services import close_period
+    from points.services.close import close_period
 
     period_id = prepare_closing()
     with StepTimers() as steps:
@@ -494,7 +494,7 @@ def run_floor() -> dict[str, Any]:
     from django.db import connection, transaction
 
     from points.models import Closing
-    from points.services import _recent_period_ids, communities_to_close
+    from points.services.close import _recent_period_ids, communities_to_close
 
     period_id = prepare_closing()
     period = closed_period()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The points ledger at scale (design §10): bulk approval is set-based, a balance read is flat.
 
-1. Bulk approval. `points.services.bulk_approve_claims` approves 100,000 submitted claims of
+1. Bulk approval. `points.services.claims.bulk_approve_claims` approves 100,000 submitted claims of
    50,000 residents (two per resident; every fifth claim a deduction of 1, the rest awards of
    2), and
    is timed against a raw-SQL floor of the same ledger work on an identical fresh state, in the
@@ -30,11 +30,11 @@
        resident_id);
      - `GET /api/v1/point-accounts/<id>/` by the resident (token authentication, full stack);
      - `GET /api/v1/me/` by the resident (full stack; besides the balance it sums the points
-       earned this quarter: points.selectors.earned).
+       earned this quarter: points.selectors.ledger.earned).
    The goal is large / small <= 1.2 for every path.
 
 Data: the PostgreSQL database `gp_bench_points` (`--database`), created, migrated and given
-50,000 residents by core.scale.build_scale (street code "benchpts") on first use, then reused;
+50,000 residents by demo.scale.build_scale (street code "benchpts") on first use, then reused;
 `--rebuild` drops it first. Claims and entries are rebuilt by every run.
 
 Usage (from the project root; needs a PostgreSQL server; not part of the test suite):
@@ -98,16 +98,16 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from core.scale import build_scale
+    from demo.scale import build_scale
     from grids.models import CommitteeMember, Community, GridWorker, Street
-    from points import services
     from points.models import Rule
+    from points.services import ledger as ledger_services
     from residents.models import Resident
 
     call_command("migrate", verbosity=0)
     street = Street.objects.filter(code=STREET_CODE).first()
     if street is None:
-        log(f"building {args.residents:,} residents (core.scale.build_scale) …")
+        log(f"building {args.residents:,} residents (demo.scale.build_scale) …")
         report = build_scale(
             residents=args.residents,
             street_code=STREET_CODE,
@@ -126,7 +126,7 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         )
     User = get_user_model()
     with transaction.atomic():
-        services.ensure_accounts(residents)
+        ledger_services.ensure_accounts(residents)
         communities = list(Community.objects.filter(street=street))
         for community in communities:
             Rule.objects.get_or_create(
@@ -154,7 +154,7 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
                 resident.user = reader
                 resident.save(update_fields=["user"])
             readers[size] = {"user": reader.pk, "resident": resident.pk}
-        period = services.current_period()
+        period = ledger_services.current_period()
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
     return {
@@ -172,8 +172,9 @@ def reset_ledger(ctx: dict[str, Any], claims: int) -> None:
     from django.db import connection
 
     with connection.cursor() as cur:
-        # TRUNCATE is not a row operation: the append-only trigger lets it through.
-        cur.execute("TRUNCATE points_entry, points_claim, points_objection")
+        # TRUNCATE is not a row operation: the append-only trigger lets it through. CASCADE:
+        # needs reference claims (the bench database has none, but the foreign key is there).
+        cur.execute("TRUNCATE points_entry, points_claim, points_objection CASCADE")
         cur.execute(
             "UPDATE points_account SET balance = 0, last_seq = 0 "
             "WHERE balance <> 0 OR last_seq <> 0"
@@ -288,7 +289,7 @@ def run_service(ctx: dict[str, Any], claims: int, explain: bool = False) -> dict
     from django.db import connection, transaction
 
     from points.models import Claim
-    from points.services import bulk_approve_claims
+    from points.services.claims import bulk_approve_claims
 
     approver = get_user_model().objects.get(pk=ctx["approver"])  # scope resolved inside
     timer = StatementTimer()
@@ -326,7 +327,7 @@ def run_floor(ctx: dict[str, Any], claims: int, with_claims: bool) -> dict[str, 
 
 def check_ledger(claims: int) -> None:
     from points.models import Entry
-    from points.services import verify_ledger
+    from points.services.ledger import verify_ledger
 
     report = verify_ledger()
     assert report.ok, report.problems[:5]
@@ -341,7 +342,7 @@ def explain_service(ctx: dict[str, Any], claims: int) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from points.models import Claim
-    from points.services import bulk_approve_claims
+    from points.services.claims import bulk_approve_claims
 
     reset_ledger(ctx, claims)
     approver = get_user_model().objects.get(pk=ctx["approver"])
@@ -413,13 +414,13 @@ def prepare_readers(ctx: dict[str, Any], quarters: int) -> dict[str, int]:
     from django.db import connection
     from django.utils import timezone
 
-    from points import services
     from points.models import Account
+    from points.services import ledger as ledger_services
 
     day = timezone.localdate()
     periods = []
     for _ in range(quarters):
-        period = services.period_for(day)
+        period = ledger_services.period_for(day)
         periods.append(period.pk)
         day = period.starts_on - dt.timedelta(days=1)
     readers = {
@@ -427,7 +428,7 @@ def prepare_readers(ctx: dict[str, Any], quarters: int) -> dict[str, int]:
         for size in READERS
     }
     with connection.cursor() as cur:
-        cur.execute("TRUNCATE points_entry, points_claim, points_objection")
+        cur.execute("TRUNCATE points_entry, points_claim, points_objection CASCADE")
         cur.execute("UPDATE points_account SET balance = 0, last_seq = 0")
         cur.execute(
             """
@@ -473,7 +474,7 @@ def measure_reads(ctx: dict[str, Any], args: argparse.Namespace) -> dict[str, An
     from rest_framework.test import APIClient
 
     from points.models import Account
-    from points.services import verify_ledger
+    from points.services.ledger import verify_ledger
 
     accounts = prepare_readers(ctx, args.quarters)
     assert verify_ledger().ok

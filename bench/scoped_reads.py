@@ -12,7 +12,7 @@ It prints the median per-request time at both sizes and the ratio large/small; t
 ratio <= 1.2 (a worker's grid holds ~1,000 residents whatever the size of the district).
 
 Each size lives in its own PostgreSQL database (gp_bench_10k, gp_bench_1m by default), migrated
-and filled by core.scale.build_scale (what `manage.py seed_scale` runs; street code "bench")
+and filled by demo.scale.build_scale (what `manage.py seed_scale` runs; street code "bench")
 on first use, then VACUUM ANALYZEd, and reused on later runs (`--rebuild` drops and rebuilds
 them). Building 1,000,000 residents takes well under a minute on a laptop-sized server.
 
@@ -102,7 +102,7 @@ def child_build(args: argparse.Namespace) -> dict[str, Any]:
     from django.core.management import call_command
     from django.db import connection
 
-    from core.scale import build_scale
+    from demo.scale import build_scale
     from grids.models import Street
     from residents.models import Resident
 
@@ -117,7 +117,7 @@ def child_build(args: argparse.Namespace) -> dict[str, Any]:
             )
         log(f"[{name}] reusing {have:,} residents")
         return {"build_seconds": None}
-    log(f"[{name}] building {args.residents:,} residents (core.scale.build_scale) …")
+    log(f"[{name}] building {args.residents:,} residents (demo.scale.build_scale) …")
     report = build_scale(
         residents=args.residents,
         street_code=STREET_CODE,

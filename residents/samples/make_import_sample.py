@@ -2,7 +2,7 @@
 
     .venv/bin/python residents/samples/make_import_sample.py
 
-The rows fit the demo data (core/demo.py, `manage.py seed_demo`): village 新庄赵村 (community
+The rows fit the demo data (demo/tables.py, `manage.py seed_demo`): village 新庄赵村 (community
 code `xzz`, grids `G1` 一组 and `G2` 二组) and urban 泰山社区 (`taishan`, grid `R1`, 黄山小区),
 at addresses the demo leaves free, so every row makes a new household. The tags 独居老人, 残疾人
 and 退役军人 must exist (the demo has them). Import it as a user whose area holds both
@@ -74,7 +74,7 @@ def main() -> None:
         writer.writerows(data)
 
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]  # a new workbook's one sheet, the active one
     sheet.title = "居民"
     sheet.append(HEADERS)
     for row in data:

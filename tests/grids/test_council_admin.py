@@ -6,8 +6,8 @@ import datetime as dt
 
 from django.apps import apps
 
+from demo.parts.councils import seed_lists_and_councils
 from grids import services
-from grids.demo import seed_lists_and_councils
 from grids.models import AgendaEvaluation, AgendaItem, Council, Project, Resource
 from tests.grids.council_helpers import MINUTES, at, flagged_need
 

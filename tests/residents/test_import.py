@@ -45,10 +45,10 @@ HEADERS = [
 
 @pytest.fixture
 def demo(db):
-    """The demo data (core/demo.py), which the sample file is written for."""
-    from core import demo
+    """The demo data (demo/seed.py), which the sample file is written for."""
+    from demo.seed import seed_demo
 
-    demo.seed_demo()
+    seed_demo()
     return SimpleNamespace(
         admin=User.objects.get(username="admin"),  # the street's admin (a superuser)
         committee=User.objects.get(username="committee"),  # 新庄赵村 only

@@ -1,4 +1,4 @@
-"""The demo needs (residents.demo.seed_needs, run by core.demo.seed_demo)."""
+"""The demo needs (demo.parts.needs.seed_needs, run by demo.seed.seed_demo)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from core import demo
+from demo import seed as demo
+from demo.parts.needs import NEEDS, seed_needs
 from points.models import Claim
-from residents.demo import NEEDS, seed_needs
 from residents.models import Need, NeedEvent, Rating, Rectification
 
 pytestmark = pytest.mark.django_db

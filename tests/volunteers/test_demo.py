@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from core import demo
+from demo import seed as demo
 from points.models import Claim
 from volunteers.models import Activity, Attendance, Membership, PartnerOrganisation, Signup, Team
 

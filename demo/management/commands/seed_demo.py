@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from core.demo import seed_demo
+from demo.seed import seed_demo
 
 
 class Command(BaseCommand):

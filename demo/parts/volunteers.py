@@ -1,4 +1,4 @@
-"""Demo volunteers for seed_demo: 泰山社区's teams, a few activities, its 公益合伙人.
+"""Demo volunteers for seed_demo (demo.seed): 泰山社区's teams, a few activities, its 公益合伙人.
 
 The source describes 12 volunteer teams in 泰山社区, among them 银龄调解队 (six retired party
 members who mediate neighbours' disputes), 青年突击队 and 巾帼学堂, and 10 公益合伙人 such as
@@ -20,9 +20,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.types import User
 from grids.models import Community
-from points import services as points_services
 from points.models import Claim, Rule
+from points.services import claims as claims_services
 from residents.models import Resident
 from volunteers import services
 from volunteers.models import Activity, Membership, PartnerOrganisation, Team
@@ -115,7 +116,7 @@ def _members_for(spec: TeamSpec, community: Community, today: dt.date) -> list[R
 
 
 def _seed_activity(
-    spec: ActivitySpec, team: Team, *, today: dt.date, manager: object, approver: object
+    spec: ActivitySpec, team: Team, *, today: dt.date, manager: User, approver: User
 ) -> Counter:
     created: Counter[str] = Counter()
     if Activity.objects.filter(team=team, title=spec.title).exists():
@@ -142,7 +143,7 @@ def _seed_activity(
         created[Claim._meta.label] += claims.count()
         if spec.approve:
             for claim in claims:
-                points_services.approve_claim(claim=claim, approver=approver)
+                claims_services.approve_claim(claim=claim, approver=approver)
                 created["points.Entry"] += 1
     return created
 
@@ -184,10 +185,12 @@ def seed_volunteers(*, today: dt.date, leader_username: str, manager_username: s
                 defaults={"role": role, "user": login, "joined_on": dt.date(2024, 3, 5)},
             )
             created[Membership._meta.label] += made
-    for spec in ACTIVITIES:
-        team = teams[spec.team]
+    for activity in ACTIVITIES:
+        team = teams[activity.team]
         runner = leader_user if team.kind == Team.Kind.MEDIATION else manager
-        created.update(_seed_activity(spec, team, today=today, manager=runner, approver=approver))
+        created.update(
+            _seed_activity(activity, team, today=today, manager=runner, approver=approver)
+        )
     for name, service, contact in PARTNERS:
         organisation, made = PartnerOrganisation.objects.update_or_create(
             community=community, name=name, defaults={"service": service, "contact_name": contact}

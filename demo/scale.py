@@ -32,16 +32,16 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.utils import timezone
 
 from core import roles
-from core.demo import (
+from core.validators import make_id_number
+from demo.parts.residents import ensure_tags
+from demo.tables import (
     COMMON_SURNAMES,
     GIVEN_NAMES,
     MOBILE_PREFIXES,
     SURNAMES,
     VISIT_METHOD_WEIGHTS,
     VISIT_NOTES,
-    ensure_tags,
 )
-from core.validators import make_id_number
 from grids.models import Community, Grid, GridAssignment, GridWorker, Street
 from residents.models import Household, Resident, Visit
 
@@ -163,6 +163,14 @@ class ScaleReport:
         ]
 
 
+def _column(field: object) -> str:
+    """A concrete field's database column (the stubs allow None, as a reverse relation has)."""
+    column = getattr(field, "column", None)
+    if not isinstance(column, str):
+        raise TypeError(f"{field} has no column")
+    return column
+
+
 class BulkWriter:
     """One statement per table per chunk: COPY on PostgreSQL, an executemany INSERT elsewhere."""
 
@@ -173,7 +181,7 @@ class BulkWriter:
     def reserve_ids(self, model: type[models.Model], n: int) -> list[int]:
         if n <= 0:
             return []
-        table, pk = model._meta.db_table, model._meta.pk.column
+        table, pk = model._meta.db_table, _column(model._meta.pk)
         with self.connection.cursor() as cursor:
             if self.postgres:
                 cursor.execute(
@@ -195,7 +203,7 @@ class BulkWriter:
         qn = self.connection.ops.quote_name
         fields = [model._meta.get_field(name) for name in names]
         table = qn(model._meta.db_table)
-        columns = ", ".join(qn(f.column) for f in fields)  # type: ignore[union-attr]
+        columns = ", ".join(qn(_column(f)) for f in fields)
         with self.connection.cursor() as cursor:
             if self.postgres:
                 sql = f"COPY {table} ({columns}) FROM STDIN"
@@ -213,10 +221,12 @@ class BulkWriter:
                         }
                     )
             else:
-                preps = [
-                    (lambda v, f=f: f.get_db_prep_save(v, connection=self.connection))
-                    for f in fields
-                ]
+                connection = self.connection
+
+                def prep_for(f: Any) -> Callable[[Any], Any]:
+                    return lambda v: f.get_db_prep_save(v, connection=connection)
+
+                preps = [prep_for(f) for f in fields]
                 values = [tuple(p(v) for p, v in zip(preps, row, strict=True)) for row in rows]
                 placeholders = ", ".join(["%s"] * len(fields))
                 cursor.executemany(

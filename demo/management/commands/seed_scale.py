@@ -1,4 +1,4 @@
-"""`manage.py seed_scale --residents N`: a synthetic street at district scale (see core.scale).
+"""`manage.py seed_scale --residents N`: a synthetic street at district scale (see demo.scale).
 
     manage.py seed_scale --residents 1000000                 # ~1,100 grids in ~110 communities
     manage.py seed_scale --residents 10000 --street-code s10k --grid-size 900-1000 --seed 7
@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.scale import ScaleError, build_scale
+from demo.scale import ScaleError, build_scale
 
 
 def grid_size(value: str) -> tuple[int, int]:

@@ -1,7 +1,7 @@
-"""Demo lists and councils for seed_demo: 泰山社区's resources (资源清单) and projects (项目清单),
-新庄赵村's projects, and its 民需我解议事会 — two past councils with minutes of all five steps,
-decisions, and the evaluation of the earlier one's items (struck off, or carried over with a
-reason), and the next council planned.
+"""Demo lists and councils for seed_demo (demo.seed): 泰山社区's resources (资源清单) and
+projects (项目清单), 新庄赵村's projects, and its 民需我解议事会 — two past councils with
+minutes of all five steps, decisions, and the evaluation of the earlier one's items (struck off,
+or carried over with a reason), and the next council planned.
 
 Everything goes through grids.services (the councils) or update_or_create on natural keys (the
 lists), so a second run with the same `today` creates nothing. The councils' days are relative
@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from core.types import User
 from grids import selectors, services
 from grids.models import (
     AgendaEvaluation,
@@ -29,7 +30,7 @@ from grids.models import (
     Project,
     Resource,
 )
-from residents.models import Need
+from residents.models import Need, NeedEvent
 
 _S, _V, _F, _E = (
     Resource.Kind.SERVICE,
@@ -145,7 +146,7 @@ def _past_and_next_days(today: dt.date) -> tuple[list[dt.date], dt.date]:
 def _run_council(
     community: Community,
     day: dt.date,
-    user: object,
+    user: User,
     minutes: dict[str, str],
     items: tuple[ItemSpec, ...],
     evaluations: dict[str, tuple[int, bool, str]],
@@ -211,7 +212,7 @@ def seed_lists_and_councils(*, today: dt.date) -> Counter[str]:
     for p in PROJECTS:
         if p.community not in communities:
             continue
-        _obj, new = Project.objects.update_or_create(
+        _project, new = Project.objects.update_or_create(
             community=communities[p.community],
             name=p.name,
             defaults={
@@ -229,7 +230,9 @@ def seed_lists_and_councils(*, today: dt.date) -> Counter[str]:
     chair = get_user_model().objects.filter(username=COUNCIL_CHAIR_LOGIN).first()
     if village is None or chair is None:
         return created
-    counted = (Council, AgendaItem, AgendaEvaluation)
+    # Fixing an agenda writes an event on each need it takes up: counted here too, so the
+    # report is true whatever the date (after the 7th the needs flagged for the council go on).
+    counted = (Council, AgendaItem, AgendaEvaluation, NeedEvent)
     before = {m: m.objects.count() for m in counted}
     (earlier, later), upcoming = _past_and_next_days(today)
     evaluations = {s.title: s.evaluation for s in ITEMS_EARLIER if s.evaluation}

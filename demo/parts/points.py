@@ -1,4 +1,4 @@
-"""Demo points for seed_demo: 新庄赵村's 积分增减细则12条 and a quarter of claims.
+"""Demo points for seed_demo (demo.seed): 新庄赵村's 积分增减细则12条 and a quarter of claims.
 
 The source (see ../shared/seeds/README.md): cleaning one's section +1, reporting a hazard +2,
 an adopted suggestion or a brave deed up to +10, base points for village activities and policy
@@ -15,9 +15,12 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 
+from core.types import User
+from demo.tables import NAMED_HOUSEHOLDS
 from grids.models import Community, GridAssignment, Street
-from points import services
 from points.models import CatalogItem, Claim, Rule
+from points.services import claims as claims_services
+from points.services import ledger as ledger_services
 from residents.models import Resident
 
 _B, _R, _D = Rule.Category.BASE, Rule.Category.REWARD, Rule.Category.DEDUCTION
@@ -33,7 +36,7 @@ class RuleSpec:
     cap_per_quarter: int | None = None
 
 
-# The street's default book; each community gets a copy (points.services.copy_default_rules).
+# The street's default book; each community gets a copy (points.services.claims.copy_default_rules).
 RULES = (
     RuleSpec("B01", "参加村委会组织的活动", _B, 2, cap_per_quarter=8),
     RuleSpec("B02", "参与政策宣传", _B, 1, cap_per_quarter=6),
@@ -67,7 +70,7 @@ CATALOG_COMMUNITIES = ("xzz", "taishan")
 @dataclass(frozen=True)
 class ClaimSpec:
     community: str
-    resident: str  # a named resident of core.demo.NAMED_HOUSEHOLDS
+    resident: str  # a named resident of demo.tables.NAMED_HOUSEHOLDS
     rule: str
     days_ago: int
     note: str  # with resident and rule, what makes a claim unique across runs
@@ -96,7 +99,7 @@ CLAIMS = (
 )
 
 
-def _worker_user_for(resident: Resident) -> object:
+def _worker_user_for(resident: Resident) -> User:
     assignment = (
         GridAssignment.objects.current()
         .filter(grid_id=resident.household.grid_id)
@@ -138,39 +141,39 @@ def seed_points(*, street: Street, today: dt.date, committee_usernames: dict[str
         )
         created[Rule._meta.label] += made
     for community in Community.objects.filter(street=street):
-        created[Rule._meta.label] += services.copy_default_rules(community=community)
-    created["points.Account"] += services.ensure_accounts(
+        created[Rule._meta.label] += claims_services.copy_default_rules(community=community)
+    created["points.Account"] += ledger_services.ensure_accounts(
         Resident.objects.filter(household__grid__community__street=street)
     )
-    services.current_period()
+    ledger_services.current_period()
     created[CatalogItem._meta.label] += seed_catalog(street=street)
-    from core.demo import NAMED_HOUSEHOLDS  # core.demo imports this module
-
     # Names repeat in a village: find the named people by name and birth date.
     born = {(h.community, p.name): p.born for h in NAMED_HOUSEHOLDS for p in h.members}
     users = get_user_model().objects
-    for spec in CLAIMS:
+    for claimed in CLAIMS:
         resident = Resident.objects.select_related("household").get(
-            name=spec.resident,
-            birth_date=born[(spec.community, spec.resident)],
-            household__grid__community__code=spec.community,
+            name=claimed.resident,
+            birth_date=born[(claimed.community, claimed.resident)],
+            household__grid__community__code=claimed.community,
         )
-        rule = Rule.objects.get(community__code=spec.community, code=spec.rule)
-        if Claim.objects.filter(resident=resident, rule=rule, note=spec.note).exists():
+        rule = Rule.objects.get(community__code=claimed.community, code=claimed.rule)
+        if Claim.objects.filter(resident=resident, rule=rule, note=claimed.note).exists():
             continue
-        claim = services.submit_claim(
+        claim = claims_services.submit_claim(
             user=_worker_user_for(resident),
             resident=resident,
             rule=rule,
-            points=spec.points,
-            occurred_on=today - dt.timedelta(days=spec.days_ago),
-            note=spec.note,
+            points=claimed.points,
+            occurred_on=today - dt.timedelta(days=claimed.days_ago),
+            note=claimed.note,
         )
         created[Claim._meta.label] += 1
-        approver = users.get(username=committee_usernames[spec.community])
-        if spec.decision == APPROVE:
-            services.approve_claim(claim=claim, approver=approver)
+        approver = users.get(username=committee_usernames[claimed.community])
+        if claimed.decision == APPROVE:
+            claims_services.approve_claim(claim=claim, approver=approver)
             created["points.Entry"] += 1
-        elif spec.decision == REJECT:
-            services.reject_claim(claim=claim, approver=approver, reason="同日已有同类申报, 重复")
+        elif claimed.decision == REJECT:
+            claims_services.reject_claim(
+                claim=claim, approver=approver, reason="同日已有同类申报, 重复"
+            )
     return created

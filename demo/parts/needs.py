@@ -1,17 +1,18 @@
-"""Demo needs for seed_demo: 泰山社区's and 新庄赵村's needs lists (需求清单), in every state.
+"""Demo needs for seed_demo (demo.seed): 泰山社区's and 新庄赵村's needs lists (需求清单), in
+every state.
 
 The source (see ../shared/seeds/README.md): in 泰山社区 a part-time grid worker reports a hollow
 willow by a school in the grid's WeChat group, the grid leader checks it, the street acts and the
 tree is replaced within a week; needs are collected door to door into a list with an owner and a
 deadline (时效责任清单); partner units (共建单位) claim micro-wishes (微心愿); residents rate
 the result (好差评) and a bad rating is rectified (整改). In 新庄赵村 the needs flagged for the
-council go on the agenda of the monthly 民需我解议事会 (grids.demo runs after this).
+council go on the agenda of the monthly 民需我解议事会 (demo.parts.councils runs after this).
 
 Every need is walked through residents.services by the demo's own people, so each timeline is
 made of real events; their times are those of the seed run (the services stamp "now"). Two
 things no service can express are written by hand, each said where it is done: a due date in
 the past (a need that became overdue), and the accounts of the residents who rated on the
-resident mini-program (created as core.demo creates 赵银名's, but without a password).
+resident mini-program (created as demo.parts.residents creates 赵银名's, but without a password).
 
 Idempotent: a need is known by its grid and title; one that exists is left as it is.
 """
@@ -21,12 +22,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from core import roles
+from demo.tables import NAMED_HOUSEHOLDS
 from grids.models import Grid, GridWorker, PartnerUnit
 from points.models import Claim, Rule
 from residents import services
@@ -54,7 +57,13 @@ def accept(by: str, note: str = "") -> Step:
     return Step("accept", by, note)
 
 
-def assign(by: str, due_in: int, note: str = "", **assignee: str) -> Step:
+class Assignee(TypedDict, total=False):  # one of them
+    worker: str
+    department: str
+    partner: str
+
+
+def assign(by: str, due_in: int, note: str = "", **assignee: Unpack[Assignee]) -> Step:
     return Step("assign", by, note, due_in=due_in, **assignee)
 
 
@@ -107,7 +116,7 @@ class NeedSpec:
     source: str
     by: str  # who recorded it (the `resident` login: a resident's own need)
     text: str = ""
-    resident: str = ""  # a named resident of core.demo.NAMED_HOUSEHOLDS the need is about
+    resident: str = ""  # a named resident of demo.tables.NAMED_HOUSEHOLDS the need is about
     visit: str = ""  # how the notes of that resident's household's demo visit begin
     priority: int = Need.Priority.NORMAL
     for_council: bool = False
@@ -125,7 +134,7 @@ RATERS = {
 _C = Need.Category
 _S = Need.Source
 _HIGH, _URGENT = Need.Priority.HIGH, Need.Priority.URGENT
-# The people (usernames of core.demo.STAFF)
+# The people (usernames of demo.tables.STAFF)
 ZHAOHUI, SHI, QI = "taishan.zhaohui", "taishan.shiyingge", "taishan.qixiangping"
 LI, WANG, LIU = "taishan.lihongxia", "taishan.wangjianhua", "taishan.liuli"
 SUN, MA = "taishan.sunhaiyan", "taishan.majunjie"
@@ -478,8 +487,9 @@ NEEDS = (
 
 
 def _rater_accounts(residents: dict[tuple[str, str], Resident]) -> int:
-    """The accounts the raters used. Written by hand as core.demo writes 赵银名's login (no
-    service makes resident accounts), but without a password: they cannot log in to the demo."""
+    """The accounts the raters used. Written by hand as demo.parts.residents writes 赵银名's
+    login (no service makes resident accounts), but without a password: they cannot log in to the
+    demo."""
     User = get_user_model()
     group = Group.objects.get(name=roles.RESIDENT)
     made_count = 0
@@ -499,8 +509,6 @@ def _rater_accounts(residents: dict[tuple[str, str], Resident]) -> int:
 
 
 def _named_residents() -> dict[tuple[str, str], Resident]:
-    from core.demo import NAMED_HOUSEHOLDS  # core.demo imports this module
-
     # Names repeat in a village: find the named people by name and birth date.
     found = {}
     for h in NAMED_HOUSEHOLDS:
@@ -553,7 +561,15 @@ class _Walker:
         )
 
     def step(self, need: Need, spec: NeedSpec, s: Step) -> Need:
-        user = self.users.get(s.by)
+        if s.action == "overdue":
+            # No service sets a due date in the past (assign_need refuses one), and the loop
+            # cannot wait: the need was assigned "due today" above; its due date is moved back
+            # here, by hand, to when it fell due. The daily escalation (run by seed_needs)
+            # then escalates it as it would have.
+            Need.objects.filter(pk=need.pk).update(due_on=self.today - dt.timedelta(days=s.days))
+            self.made_overdue = True
+            return need
+        user = self.users[s.by]  # every step but "overdue" names who takes it
         due_on = self.first_due + dt.timedelta(days=s.due_in)
         if s.action == "accept":
             return services.accept_need(user=user, need=need, note=s.note)
@@ -602,14 +618,6 @@ class _Walker:
             return need
         if s.action == "rectification_accept":
             services.accept_rectification(user=user, rectification=need.rectification, note=s.note)
-            return need
-        if s.action == "overdue":
-            # No service sets a due date in the past (assign_need refuses one), and the loop
-            # cannot wait: the need was assigned "due today" above; its due date is moved back
-            # here, by hand, to when it fell due. The daily escalation (run by seed_needs)
-            # then escalates it as it would have.
-            Need.objects.filter(pk=need.pk).update(due_on=self.today - dt.timedelta(days=s.days))
-            self.made_overdue = True
             return need
         raise ValueError(f"unknown step {s.action!r}")
 
