@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -16,7 +15,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from core.admin import ScopedAdminMixin, ScopedModelAdmin, ScopedRelatedFilter
+from core.admin import ScopedAdminMixin, ScopedModelAdmin, ScopedRelatedFilter, field_names
+from core.admin_delete import DeleteThroughServiceMixin
+from core.types import acting_user
 from grids import services as grid_services
 from grids.models import (
     AgendaEvaluation,
@@ -35,7 +36,14 @@ from grids.models import (
     StreetAdmin,
 )
 from grids.services import end_assignments_today
-from points.services import copy_default_rules
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _NeedCounts(TypedDict):  # ProjectAdmin.get_queryset's annotations
+        needs_count: int
+        needs_resolved: int
+
 
 # ---------------------------------------------------------------------------- territory
 
@@ -53,12 +61,13 @@ class CommunityAdmin(ScopedModelAdmin):
     list_select_related = ["street"]
     search_fields = ["name", "code"]
 
-    @transaction.atomic
     def save_model(self, request: HttpRequest, obj: Community, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if not change:
-            # A new community starts with its street's default rule book (积分细则).
-            copy_default_rules(community=obj)
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            # Through the service: a new community is set up by the apps above (its rule
+            # book, 积分细则).
+            grid_services.create_community(obj)
 
 
 @admin.register(Grid)
@@ -261,17 +270,14 @@ class ProjectAdmin(ScopedModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
         done = Q(needs__status__in=["resolved", "closed"])
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                needs_count=Count("needs", distinct=True),
-                needs_resolved=Count("needs", filter=done, distinct=True),
-            )
+        projects: QuerySet[Project] = super().get_queryset(request)
+        return projects.annotate(
+            needs_count=Count("needs", distinct=True),
+            needs_resolved=Count("needs", filter=done, distinct=True),
         )
 
     @admin.display(description=_("needs resolved"))
-    def needs_resolved_of_total(self, obj: Project) -> str:
+    def needs_resolved_of_total(self, obj: WithAnnotations[Project, _NeedCounts]) -> str:
         return f"{obj.needs_resolved}/{obj.needs_count}"
 
 
@@ -284,7 +290,8 @@ class AgendaItemForm(forms.ModelForm):
         fields = ["position", "title", "decision", "need", "project", "responsible"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         council = self.instance.council if self.instance.council_id else None
         if council is not None:
             try:
@@ -332,7 +339,7 @@ class AgendaEvaluationInline(ScopedAdminMixin, admin.TabularInline):
     model = AgendaEvaluation
     fk_name = "council"
     fields = ["item", "score", "struck_off", "reason", "evaluated_by", "evaluated_at"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     extra = 0
     can_delete = False
 
@@ -347,7 +354,7 @@ class AgendaEvaluationInline(ScopedAdminMixin, admin.TabularInline):
 
 
 @admin.register(Council)
-class CouncilAdmin(ScopedModelAdmin):
+class CouncilAdmin(DeleteThroughServiceMixin, ScopedModelAdmin):
     list_display = [
         "held_on",
         "community",
@@ -387,7 +394,7 @@ class CouncilAdmin(ScopedModelAdmin):
         if obj is None:
             return ["status", "recorded_by"]
         if obj.status == Council.Status.HELD:
-            return [f for fs in self.fieldsets for f in fs[1]["fields"]]
+            return field_names(f for _, opts in self.fieldsets for f in opts["fields"])
         # The day is fixed when planned; the status moves through the actions and the API.
         return ["community", "held_on", "agenda_cutoff", "status", "recorded_by"]
 
@@ -399,12 +406,16 @@ class CouncilAdmin(ScopedModelAdmin):
             _("print"),
         )
 
+    def delete_through_service(self, request: HttpRequest, obj: Council) -> None:
+        # Only a council planned by mistake, before its agenda is fixed.
+        grid_services.delete_council(council=obj, user=acting_user(request))
+
     def save_model(self, request: HttpRequest, obj: Council, form: Any, change: bool) -> None:
         if not change:
             council = grid_services.plan_council(
                 community=obj.community,
                 month=obj.held_on,
-                user=request.user,
+                user=acting_user(request),
                 held_on=obj.held_on,
                 agenda_cutoff=obj.agenda_cutoff,
             )
@@ -422,7 +433,7 @@ class CouncilAdmin(ScopedModelAdmin):
             f: form.cleaned_data[f] for f in form.changed_data if f in grid_services.MINUTES_FIELDS
         }
         if changed:
-            grid_services.record_minutes(council=obj, user=request.user, **changed)
+            grid_services.record_minutes(council=obj, user=acting_user(request), **changed)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not AgendaItem:
@@ -430,14 +441,14 @@ class CouncilAdmin(ScopedModelAdmin):
         council = form.instance
         formset.save(commit=False)
         for item in formset.deleted_objects:
-            grid_services.delete_agenda_item(item=item, user=request.user)
+            grid_services.delete_agenda_item(item=item, user=acting_user(request))
         for item, changed in formset.changed_objects:
             fields = {f: getattr(item, f) for f in changed if f in grid_services.AGENDA_ITEM_FIELDS}
-            grid_services.update_agenda_item(item=item, user=request.user, **fields)
+            grid_services.update_agenda_item(item=item, user=acting_user(request), **fields)
         for item in formset.new_objects:
             grid_services.add_agenda_item(
                 council=council,
-                user=request.user,
+                user=acting_user(request),
                 **{f: getattr(item, f) for f in grid_services.AGENDA_ITEM_FIELDS},
             )
         return None
@@ -447,7 +458,7 @@ class CouncilAdmin(ScopedModelAdmin):
         added = fixed = 0
         for council in queryset.select_related("community"):
             try:
-                added += grid_services.fix_agenda(council=council, user=request.user)
+                added += grid_services.fix_agenda(council=council, user=acting_user(request))
                 fixed += 1
             except (ValidationError, PermissionDenied) as error:
                 for message in getattr(error, "messages", [str(error)]):

@@ -3,6 +3,9 @@ assignments, committee members and street admins (who give a user a scope), part
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Self
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -146,8 +149,8 @@ class Grid(models.Model):  # 网格 (居民网格 / 专属网格)
         return f"{self.community.name} {self.name}"
 
 
-class AssignmentQuerySet(ScopedQuerySet):
-    def current(self, on: object | None = None) -> AssignmentQuerySet:
+class AssignmentQuerySet(ScopedQuerySet["GridAssignment"]):
+    def current(self, on: dt.date | None = None) -> Self:
         """Assignments in force on a date (today by default): started, and not yet ended."""
         day = on or timezone.localdate()
         return self.filter(Q(end_date__isnull=True) | Q(end_date__gte=day), start_date__lte=day)

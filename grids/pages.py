@@ -1,4 +1,5 @@
-"""The printable council minutes (议事会会议记录), A4."""
+"""The printable council minutes (议事会会议记录), A4: read through grids.selectors, rendered
+by templates/grids/council_minutes.html on print_base.html."""
 
 from __future__ import annotations
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from core.scope import ScopedQuerySet
+from core.types import AnyUser
 from grids.models import (
     AgendaEvaluation,
     AgendaItem,
@@ -22,19 +22,19 @@ from grids.models import (
 from residents.models import Need
 
 
-def streets_for(user: Any) -> QuerySet[Street]:
+def streets_for(user: AnyUser) -> QuerySet[Street]:
     return Street.objects.for_user(user)
 
 
-def communities_for(user: Any) -> QuerySet[Community]:
+def communities_for(user: AnyUser) -> QuerySet[Community]:
     return Community.objects.for_user(user)
 
 
-def grids_for(user: Any) -> QuerySet[Grid]:
+def grids_for(user: AnyUser) -> QuerySet[Grid]:
     return Grid.objects.for_user(user).select_related("community")
 
 
-def grid_workers_for(user: Any) -> QuerySet[GridWorker]:
+def grid_workers_for(user: AnyUser) -> QuerySet[GridWorker]:
     return (
         GridWorker.objects.for_user(user)
         .select_related("user")
@@ -49,21 +49,21 @@ def grid_workers_for(user: Any) -> QuerySet[GridWorker]:
     )
 
 
-def partner_units_for(user: Any) -> QuerySet[PartnerUnit]:
+def partner_units_for(user: AnyUser) -> QuerySet[PartnerUnit]:
     return PartnerUnit.objects.for_user(user).prefetch_related("agreements")
 
 
 # ---------------------------------------------------------------------------- lists (design §5)
 
 
-def resources_for(user: Any) -> QuerySet[Resource]:
+def resources_for(user: AnyUser) -> QuerySet[Resource]:
     """The resources list (资源清单) the user may read: what partner units offer their
     communities and the free services of partner organisations (公益合伙人), whose rows
     volunteers.services.list_in_resources keeps."""
     return Resource.objects.for_user(user).select_related("community", "partner_unit")
 
 
-def projects_for(user: Any) -> QuerySet[Project]:
+def projects_for(user: AnyUser) -> QuerySet[Project]:
     """The projects list (项目清单), each with how many needs it groups and how many of those
     are resolved or closed (annotated: no query per row)."""
     done = Q(needs__status__in=[Need.Status.RESOLVED, Need.Status.CLOSED])
@@ -81,16 +81,17 @@ def projects_for(user: Any) -> QuerySet[Project]:
 # ---------------------------------------------------------------------------- council (议事会)
 
 
-def _items() -> QuerySet[AgendaItem]:
+def _items() -> ScopedQuerySet[AgendaItem]:
     return AgendaItem.objects.select_related("need", "project", "responsible", "council")
 
 
-def councils_for(user: Any) -> QuerySet[Council]:
+def councils_for(user: AnyUser) -> QuerySet[Council]:
     return (
         Council.objects.for_user(user)
         .select_related("community", "recorded_by")
+        # One Prefetch per call: the stubs type a call's Prefetch querysets as one type.
+        .prefetch_related(Prefetch("items", queryset=_items()))
         .prefetch_related(
-            Prefetch("items", queryset=_items()),
             Prefetch(
                 "evaluations",
                 queryset=AgendaEvaluation.objects.select_related(
@@ -101,7 +102,7 @@ def councils_for(user: Any) -> QuerySet[Council]:
     )
 
 
-def agenda_items_for(user: Any) -> QuerySet[AgendaItem]:
+def agenda_items_for(user: AnyUser) -> QuerySet[AgendaItem]:
     return _items().for_user(user)
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -88,6 +87,9 @@ class PartnerAgreementSerializer(serializers.ModelSerializer):
 
 
 class PartnerUnitSerializer(serializers.ModelSerializer):
+    """Validates a partner unit with its agreements; grids.services.create_partner_unit and
+    update_partner_unit write them (the view calls those, never `save()`)."""
+
     agreements = PartnerAgreementSerializer(many=True, required=False)
 
     class Meta:
@@ -99,24 +101,6 @@ class PartnerUnitSerializer(serializers.ModelSerializer):
         if len(communities) != len(set(communities)):
             raise serializers.ValidationError(_("Each community may appear once."))
         return value
-
-    @transaction.atomic
-    def create(self, validated_data: dict[str, Any]) -> PartnerUnit:
-        agreements = validated_data.pop("agreements", [])
-        unit = PartnerUnit.objects.create(**validated_data)
-        PartnerAgreement.objects.bulk_create(PartnerAgreement(unit=unit, **a) for a in agreements)
-        return unit
-
-    @transaction.atomic
-    def update(self, instance: PartnerUnit, validated_data: dict[str, Any]) -> PartnerUnit:
-        agreements = validated_data.pop("agreements", None)
-        instance = super().update(instance, validated_data)
-        if agreements is not None:
-            instance.agreements.all().delete()
-            PartnerAgreement.objects.bulk_create(
-                PartnerAgreement(unit=instance, **a) for a in agreements
-            )
-        return instance
 
 
 # ---------------------------------------------------------------------------- lists (design §5)

@@ -12,7 +12,9 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.permissions import ensure_in_scope
 from core.scope import scope_for
+from core.types import User
 from grids import selectors
 from grids.models import (
     AgendaEvaluation,
@@ -21,11 +23,75 @@ from grids.models import (
     Council,
     GridAssignment,
     GridWorker,
+    PartnerAgreement,
+    PartnerUnit,
     Project,
 )
+from grids.signals import community_created
 from residents.models import Need, NeedEvent
 
 logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------- territory
+
+
+@transaction.atomic
+def create_community(community: Community) -> Community:
+    """Save a new community (the API's create and the admin's add) and let the apps above
+    set it up in the same transaction: points gives it its street's default rule book
+    (积分细则). Those apps connect to `grids.signals.community_created` in their
+    AppConfig.ready(), so grids knows nothing of them (no import of points here, no cycle)."""
+    community.save(force_insert=True)
+    community_created.send(sender=Community, community=community)
+    return community
+
+
+def _access_agreements(user: User, communities: list[Community]) -> None:
+    """Signing, changing or ending a partner unit's agreement is a write to its community:
+    each must be in the user's area."""
+    for community in communities:
+        ensure_in_scope(user, community)
+
+
+@transaction.atomic
+def create_partner_unit(
+    *, user: User, agreements: list[dict[str, Any]] | None = None, **fields: Any
+) -> PartnerUnit:
+    """A partner unit (共建单位) with its agreements (`{"community", "signed_on"}` each), every
+    community of which is in the user's area."""
+    agreements = agreements or []
+    _access_agreements(user, [a["community"] for a in agreements])
+    unit = PartnerUnit.objects.create(**fields)
+    PartnerAgreement.objects.bulk_create(PartnerAgreement(unit=unit, **a) for a in agreements)
+    return unit
+
+
+@transaction.atomic
+def update_partner_unit(
+    *,
+    user: User,
+    unit: PartnerUnit,
+    agreements: list[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> PartnerUnit:
+    """Change a partner unit. Sending `agreements` replaces the list: an agreement it drops is
+    a write to that community too, so a street admin cannot end another street's agreement."""
+    if agreements is not None:
+        kept = {a["community"].pk for a in agreements}
+        dropped = [
+            a.community
+            for a in unit.agreements.select_related("community")
+            if a.community_id not in kept
+        ]
+        _access_agreements(user, [a["community"] for a in agreements] + dropped)
+    for name, value in fields.items():
+        setattr(unit, name, value)
+    unit.save()
+    if agreements is not None:
+        unit.agreements.all().delete()
+        PartnerAgreement.objects.bulk_create(PartnerAgreement(unit=unit, **a) for a in agreements)
+    return unit
 
 
 def end_assignments_today(*, assignments: QuerySet[GridAssignment]) -> tuple[int, int]:
@@ -73,7 +139,7 @@ def next_month(day: dt.date) -> dt.date:
     return _month_bounds(day)[1] + dt.timedelta(days=1)
 
 
-def _ensure_council_writer(user: Any, community: Community) -> None:
+def _ensure_council_writer(user: User | None, community: Community) -> None:
     if user is None:  # the system: the monthly and daily beat
         return
     if not scope_for(user).runs_community(community):
@@ -115,7 +181,7 @@ def plan_council(
     *,
     community: Community,
     month: dt.date,
-    user: Any = None,
+    user: User | None = None,
     held_on: dt.date | None = None,
     agenda_cutoff: dt.date | None = None,
 ) -> Council:
@@ -182,7 +248,9 @@ def _current_workers(grid_ids: set[int], day: dt.date) -> dict[int, int]:
     return chosen
 
 
-def _council_events(council: Council, items: list[AgendaItem], user: Any) -> list[NeedEvent]:
+def _council_events(
+    council: Council, items: list[AgendaItem], user: User | None
+) -> list[NeedEvent]:
     """A timeline event (NeedEvent COUNCIL) for each item with a need. Only the event: the
     need itself belongs to the needs services."""
     note = _("On the agenda of the council of %(date)s.") % {"date": council.held_on.isoformat()}
@@ -204,7 +272,7 @@ def _council_events(council: Council, items: list[AgendaItem], user: Any) -> lis
 
 
 @transaction.atomic
-def fix_agenda(*, council: Council, user: Any = None) -> int:
+def fix_agenda(*, council: Council, user: User | None = None) -> int:
     """Fix the agenda at (or after) the cut-off: one item per need of the community flagged
     for the council and recorded by the end of the cut-off day that no council has had on
     its agenda yet, with the need's worker (or the grid's) answering for it. The council goes
@@ -316,7 +384,7 @@ def _check_item_fields(council: Council, fields: dict[str, Any], item: AgendaIte
 
 
 @transaction.atomic
-def add_agenda_item(*, council: Council, user: Any, **fields: Any) -> AgendaItem:
+def add_agenda_item(*, council: Council, user: User, **fields: Any) -> AgendaItem:
     """Add an item by hand (title, decision, need, project, responsible, position) while the
     council is not held. The title defaults to the need's or the project's."""
     council = _lock(council)
@@ -336,7 +404,7 @@ def add_agenda_item(*, council: Council, user: Any, **fields: Any) -> AgendaItem
 
 
 @transaction.atomic
-def update_agenda_item(*, item: AgendaItem, user: Any, **fields: Any) -> AgendaItem:
+def update_agenda_item(*, item: AgendaItem, user: User, **fields: Any) -> AgendaItem:
     """Change an item (its decision above all) while its council is not held."""
     council = _lock(item.council)
     _ensure_council_writer(user, council.community)
@@ -357,7 +425,7 @@ def update_agenda_item(*, item: AgendaItem, user: Any, **fields: Any) -> AgendaI
 
 
 @transaction.atomic
-def delete_agenda_item(*, item: AgendaItem, user: Any) -> None:
+def delete_agenda_item(*, item: AgendaItem, user: User) -> None:
     council = _lock(item.council)
     _ensure_council_writer(user, council.community)
     _require_status(council, *_NOT_HELD)
@@ -365,7 +433,7 @@ def delete_agenda_item(*, item: AgendaItem, user: Any) -> None:
 
 
 @transaction.atomic
-def delete_council(*, council: Council, user: Any) -> None:
+def delete_council(*, council: Council, user: User) -> None:
     """Drop a council planned by mistake, before its agenda is fixed."""
     council = _lock(council)
     _ensure_council_writer(user, council.community)
@@ -374,7 +442,7 @@ def delete_council(*, council: Council, user: Any) -> None:
 
 
 @transaction.atomic
-def record_minutes(*, council: Council, user: Any, **fields: Any) -> Council:
+def record_minutes(*, council: Council, user: User, **fields: Any) -> Council:
     """Write the minutes: the five sections, the attendance (names one a line, and the
     number present, counted from the names when not given), who chaired, where. Only the
     fields given change; allowed while the council is not held."""
@@ -399,7 +467,7 @@ def record_minutes(*, council: Council, user: Any, **fields: Any) -> Council:
 
 @transaction.atomic
 def evaluate_items(
-    *, council: Council, user: Any, evaluations: list[dict[str, Any]]
+    *, council: Council, user: User, evaluations: list[dict[str, Any]]
 ) -> list[AgendaEvaluation]:
     """The fifth step (评成效): score past items (1–5) of earlier held councils of the
     community that are still open or carried over; each is struck off (销号) or carried over
@@ -455,7 +523,7 @@ def evaluate_items(
 
 
 @transaction.atomic
-def hold_council(*, council: Council, user: Any) -> Council:
+def hold_council(*, council: Council, user: User) -> Council:
     """Close the meeting: from agenda fixed to held, on or after its day, once the minutes
     of all five sections and the attendance are written and every past item still open or
     carried over has been evaluated at this council. Then nothing of it changes any more."""

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -14,6 +13,7 @@ from rest_framework.response import Response
 
 from core.idempotency import run_idempotent
 from core.permissions import ActionPermissions, RoleModelPermissions, ensure_in_scope
+from core.types import acting_user
 from core.views import IDEMPOTENCY_PARAMETER, ScopedModelViewSet, validated
 from grids import selectors, services
 from grids.filters import (
@@ -53,7 +53,6 @@ from grids.serializers import (
     ResourceSerializer,
     StreetSerializer,
 )
-from points.services import copy_default_rules
 
 
 class StreetViewSet(ScopedModelViewSet):
@@ -82,11 +81,11 @@ class CommunityViewSet(ScopedModelViewSet):
     def get_queryset(self) -> Any:
         return selectors.communities_for(self.request.user)
 
-    @transaction.atomic
     def perform_create(self, serializer: Any) -> None:
-        super().perform_create(serializer)
-        # A new community starts with its street's default rule book (积分细则).
-        copy_default_rules(community=serializer.instance)
+        # Saved through the service: a new community is set up by the apps above (its rule
+        # book, 积分细则).
+        self.check_parents(serializer.validated_data)
+        serializer.instance = services.create_community(Community(**serializer.validated_data))
 
 
 class GridViewSet(ScopedModelViewSet):
@@ -129,26 +128,16 @@ class PartnerUnitViewSet(ScopedModelViewSet):
     def get_queryset(self) -> Any:
         return selectors.partner_units_for(self.request.user)
 
-    scope_parents = ("community",)
-
-    def check_parents(self, data: dict[str, Any]) -> None:
-        # Every community the unit signs with must be in the caller's area.
-        communities = [a["community"] for a in data.get("agreements", [])]
-        super().check_parents({"community": communities})
+    def perform_create(self, serializer: Any) -> None:
+        # The service writes the unit and its agreements, each in the caller's area.
+        serializer.instance = services.create_partner_unit(
+            user=acting_user(self.request), **serializer.validated_data
+        )
 
     def perform_update(self, serializer: Any) -> None:
-        # Sending `agreements` replaces the list: an agreement it drops is a write to that
-        # community too, so a street admin cannot end another street's agreement.
-        agreements = serializer.validated_data.get("agreements")
-        if agreements is not None:
-            kept = {a["community"].pk for a in agreements}
-            dropped = [
-                a.community
-                for a in serializer.instance.agreements.all()
-                if a.community_id not in kept
-            ]
-            super().check_parents({"community": dropped})
-        super().perform_update(serializer)
+        serializer.instance = services.update_partner_unit(
+            user=acting_user(self.request), unit=serializer.instance, **serializer.validated_data
+        )
 
 
 # ---------------------------------------------------------------------------- lists (design §5)
@@ -241,7 +230,7 @@ class CouncilViewSet(
         def handler() -> Response:
             data = validated(CouncilPlanSerializer, request.data)
             ensure_in_scope(request.user, data["community"])
-            council = services.plan_council(user=request.user, **data)
+            council = services.plan_council(user=acting_user(request), **data)
             return self._out(council, status.HTTP_201_CREATED)
 
         return run_idempotent(request, handler)
@@ -253,13 +242,13 @@ class CouncilViewSet(
         serializer = CouncilMinutesSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         council = services.record_minutes(
-            council=council, user=request.user, **serializer.validated_data
+            council=council, user=acting_user(request), **serializer.validated_data
         )
         return self._out(council)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Drop a council planned by mistake, before its agenda is fixed."""
-        services.delete_council(council=self.get_object(), user=request.user)
+        services.delete_council(council=self.get_object(), user=acting_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -272,7 +261,7 @@ class CouncilViewSet(
 
         def handler() -> Response:
             council = self.get_object()
-            added = services.fix_agenda(council=council, user=request.user)
+            added = services.fix_agenda(council=council, user=acting_user(request))
             fresh = self.get_queryset().get(pk=council.pk)
             return Response({"added": added, "council": self.get_serializer(fresh).data})
 
@@ -290,7 +279,7 @@ class CouncilViewSet(
             council = self.get_object()
             data = validated(EvaluateSerializer, request.data)
             services.evaluate_items(
-                council=council, user=request.user, evaluations=data["evaluations"]
+                council=council, user=acting_user(request), evaluations=data["evaluations"]
             )
             return self._out(council)
 
@@ -303,7 +292,7 @@ class CouncilViewSet(
         item evaluated."""
 
         def handler() -> Response:
-            council = services.hold_council(council=self.get_object(), user=request.user)
+            council = services.hold_council(council=self.get_object(), user=acting_user(request))
             return self._out(council)
 
         return run_idempotent(request, handler)
@@ -334,7 +323,7 @@ class CouncilViewSet(
 
         def handler() -> Response:
             data = validated(AgendaItemWriteSerializer, request.data)
-            item = services.add_agenda_item(council=council, user=request.user, **data)
+            item = services.add_agenda_item(council=council, user=acting_user(request), **data)
             fresh = selectors.agenda_items_for(request.user).get(pk=item.pk)
             return Response(AgendaItemSerializer(fresh).data, status=status.HTTP_201_CREATED)
 
@@ -369,9 +358,9 @@ class AgendaItemViewSet(
         serializer = AgendaItemWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         item = services.update_agenda_item(
-            item=item, user=request.user, **serializer.validated_data
+            item=item, user=acting_user(request), **serializer.validated_data
         )
         return Response(AgendaItemSerializer(self.get_queryset().get(pk=item.pk)).data)
 
     def perform_destroy(self, instance: AgendaItem) -> None:
-        services.delete_agenda_item(item=instance, user=self.request.user)
+        services.delete_agenda_item(item=instance, user=acting_user(self.request))

@@ -9,7 +9,7 @@ once), never by a bare ModelForm save.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,10 +21,18 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ScopedAdminMixin, ScopedModelAdmin, ScopedRelatedFilter, scoped_queryset
+from core.admin import (
+    ScopedAdminMixin,
+    ScopedModelAdmin,
+    ScopedRelatedFilter,
+    field_names,
+    scoped_queryset,
+)
+from core.admin_delete import DeleteThroughServiceMixin
 from core.scope import scope_for
+from core.types import User, acting_user
 from residents.models import Resident
-from volunteers import services
+from volunteers import access, services
 from volunteers.models import Activity, Attendance, Membership, PartnerOrganisation, Signup, Team
 
 
@@ -35,7 +43,7 @@ class MembershipFormSet(forms.BaseInlineFormSet):
     a refusal comes back as a form error; saved through the services by
     `TeamAdmin.save_formset`."""
 
-    request_user: Any = None
+    request_user: User  # set by the admin's get_form / get_formset
 
     def _refuse(self, form: forms.BaseForm, exc: ValidationError | PermissionDenied) -> None:
         if isinstance(exc, PermissionDenied):
@@ -53,11 +61,13 @@ class MembershipFormSet(forms.BaseInlineFormSet):
         team = self.instance
         if team.community_id is None:  # the team's own form is refused already
             return
-        if team.pk is not None and not services.manages(self.request_user, team):
+        if team.pk is not None and not access.may_manage_team(self.request_user, team):
             return  # refused by the team's own form (TeamForm.clean)
         new_leaders = 0
         for form in self.forms:
-            if not form.has_changed() or self._should_delete_form(form) or not form.is_valid():
+            # Django's own test of the DELETE box (private, so not in the stubs).
+            deleted = self._should_delete_form(form)  # type: ignore[attr-defined]
+            if not form.has_changed() or deleted or not form.is_valid():
                 continue
             data = form.cleaned_data
             try:
@@ -127,15 +137,15 @@ class MembershipInline(ScopedAdminMixin, admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        formset = super().get_formset(request, obj, **kwargs)
-        formset.request_user = request.user
+        formset = cast(type[MembershipFormSet], super().get_formset(request, obj, **kwargs))
+        formset.request_user = acting_user(request)
         return formset
 
 
 class ActivityInline(ScopedAdminMixin, admin.TabularInline):
     model = Activity
     fields = ["title", "starts_at", "ends_at", "place", "capacity", "status"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     show_change_link = True
     extra = 0
     can_delete = False
@@ -145,23 +155,24 @@ class ActivityInline(ScopedAdminMixin, admin.TabularInline):
 
 
 class TeamForm(forms.ModelForm):
-    request_user: Any = None
+    request_user: User  # set by the admin's get_form / get_formset
 
     class Meta:
         model = Team
         fields = ["community", "name", "kind", "description", "hours_rule"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         team = self.instance
-        if team.pk is not None and not services.manages(self.request_user, team):
+        if team.pk is not None and not access.may_manage_team(self.request_user, team):
             raise ValidationError(
                 gettext("Only the team's leader or the community's committee manages this team.")
             )
         community = cleaned.get("community") if team.pk is None else team.community
         if community is None:
             return cleaned
-        if team.pk is None and not services.manages_community(self.request_user, community):
+        if team.pk is None and not access.may_manage_community(self.request_user, community):
             self.add_error(
                 "community",
                 gettext("Only the committee of the community or the street admin writes here."),
@@ -172,7 +183,7 @@ class TeamForm(forms.ModelForm):
 
 
 @admin.register(Team)
-class TeamAdmin(ScopedModelAdmin):
+class TeamAdmin(DeleteThroughServiceMixin, ScopedModelAdmin):
     """Teams are saved through volunteers.services (create_team, update_team) and their roster
     through add_member / update_member. The hours rule is the committee's: read-only for a
     team's leader; a team stays in its community."""
@@ -194,15 +205,15 @@ class TeamAdmin(ScopedModelAdmin):
         readonly = list(super().get_readonly_fields(request, obj))
         if obj is not None:
             readonly.append("community")
-            if not services.manages_community(request.user, obj.community):
+            if not access.may_manage_community(request.user, obj.community):
                 readonly.append("hours_rule")
         return readonly
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
-        form = super().get_form(request, obj, change, **kwargs)
-        form.request_user = request.user
+        form = cast(type[TeamForm], super().get_form(request, obj, change, **kwargs))
+        form.request_user = acting_user(request)
         return form
 
     def save_model(self, request: HttpRequest, obj: Team, form: Any, change: bool) -> None:
@@ -210,12 +221,15 @@ class TeamAdmin(ScopedModelAdmin):
         if change:
             data = {name: form.cleaned_data[name] for name in form.changed_data}
             saved = services.update_team(
-                user=request.user, team=Team.objects.get(pk=obj.pk), **data
+                user=acting_user(request), team=Team.objects.get(pk=obj.pk), **data
             )
         else:
-            saved = services.create_team(user=request.user, **form.cleaned_data)
+            saved = services.create_team(user=acting_user(request), **form.cleaned_data)
         obj.pk = saved.pk
         obj.refresh_from_db()
+
+    def delete_through_service(self, request: HttpRequest, obj: Team) -> None:
+        services.delete_team(user=acting_user(request), team=obj)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Membership:
@@ -229,14 +243,14 @@ class TeamAdmin(ScopedModelAdmin):
         for row in deleted:
             if row.instance.pk is not None:
                 formset.deleted_objects.append(row.instance)
-                row.instance.delete()
+                services.remove_member(user=acting_user(request), membership=row.instance)
         for row in formset.forms:
             if row in deleted or not row.has_changed():
                 continue
             data = row.cleaned_data
             if row.instance.pk is None:
                 membership = services.add_member(
-                    user=request.user,
+                    user=acting_user(request),
                     team=team,
                     resident=data["resident"],
                     joined_on=data["joined_on"],
@@ -245,13 +259,13 @@ class TeamAdmin(ScopedModelAdmin):
                 )
                 if not data["active"]:
                     membership = services.update_member(
-                        user=request.user, membership=membership, active=False
+                        user=acting_user(request), membership=membership, active=False
                     )
                 formset.new_objects.append(membership)
             else:
                 changes = member_changes(row)
                 membership = services.update_member(
-                    user=request.user,
+                    user=acting_user(request),
                     membership=Membership.objects.get(pk=row.instance.pk),
                     **changes,
                 )
@@ -261,7 +275,7 @@ class TeamAdmin(ScopedModelAdmin):
 class SignupInline(ScopedAdminMixin, admin.TabularInline):
     model = Signup
     fields = ["membership", "status", "created_at", "withdrawn_at"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     extra = 0
     can_delete = False
 
@@ -278,7 +292,7 @@ class AttendanceInline(ScopedAdminMixin, admin.TabularInline):
         "membership", "checked_in_at", "checked_out_at", "hours", "recorded_by", "claim",
         "points_note",
     ]  # fmt: skip
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     extra = 0
     can_delete = False
 
@@ -295,7 +309,8 @@ class ActivityForm(forms.ModelForm):
         fields = ["team", "title", "starts_at", "ends_at", "place", "capacity", "description"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         activity = self.instance
         if activity.pk is None:
             return cleaned
@@ -314,7 +329,7 @@ class ActivityForm(forms.ModelForm):
 
 
 @admin.register(Activity)
-class ActivityAdmin(ScopedModelAdmin):
+class ActivityAdmin(DeleteThroughServiceMixin, ScopedModelAdmin):
     form = ActivityForm
     list_display = ["title", "team", "starts_at", "place", "capacity", "status", "qr_code"]
     list_filter = [
@@ -346,12 +361,15 @@ class ActivityAdmin(ScopedModelAdmin):
         if change:
             data = {name: form.cleaned_data[name] for name in form.changed_data if name != "team"}
             saved = services.update_activity(
-                user=request.user, activity=Activity.objects.get(pk=obj.pk), **data
+                user=acting_user(request), activity=Activity.objects.get(pk=obj.pk), **data
             )
         else:
-            saved = services.create_activity(user=request.user, **form.cleaned_data)
+            saved = services.create_activity(user=acting_user(request), **form.cleaned_data)
         obj.pk = saved.pk
         obj.refresh_from_db()
+
+    def delete_through_service(self, request: HttpRequest, obj: Activity) -> None:
+        services.delete_activity(user=acting_user(request), activity=obj)
 
     @admin.action(
         description=_("Mark the selected activities done (claims points for the hours)"),
@@ -363,7 +381,7 @@ class ActivityAdmin(ScopedModelAdmin):
             if activity.status == Activity.Status.DONE:
                 continue
             try:
-                services.complete_activity(user=request.user, activity=activity)
+                services.complete_activity(user=acting_user(request), activity=activity)
                 done += 1
             except (ValidationError, PermissionDenied) as exc:
                 refused.append(
@@ -383,7 +401,7 @@ class ActivityAdmin(ScopedModelAdmin):
 
 
 @admin.register(PartnerOrganisation)
-class PartnerOrganisationAdmin(ScopedModelAdmin):
+class PartnerOrganisationAdmin(DeleteThroughServiceMixin, ScopedModelAdmin):
     list_display = ["name", "community", "service", "contact_name", "contact_phone", "active"]
     list_filter = [("community", ScopedRelatedFilter), "active"]
     list_select_related = ["community"]
@@ -394,3 +412,6 @@ class PartnerOrganisationAdmin(ScopedModelAdmin):
     ) -> None:
         super().save_model(request, obj, form, change)
         services.list_in_resources(organisation=obj)
+
+    def delete_through_service(self, request: HttpRequest, obj: PartnerOrganisation) -> None:
+        services.delete_partner_organisation(user=acting_user(request), organisation=obj)

@@ -19,7 +19,7 @@ def volunteer_hours_xlsx(
     *, label: str, members: list[MemberHours], teams: list[TeamActivities]
 ) -> HttpResponse:
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]  # a new workbook's one sheet, the active one
     sheet.title = "志愿服务时长"
     sheet.append(["序号", "姓名", "服务队", "参加活动", "服务时长(小时)"])
     for i, m in enumerate(members, 1):

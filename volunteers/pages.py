@@ -1,5 +1,9 @@
 """The server-rendered volunteer pages: an activity's printable QR code (for its managers) and
-the page that code opens, where a logged-in member checks in and out."""
+the page that code opens, where a logged-in member checks in and out.
+
+Thin views: reads through volunteers.selectors, who may through volunteers.access, writes
+through volunteers.services; templates under templates/volunteers/ (the QR code extends
+print_base.html, the check-in page base.html)."""
 
 from __future__ import annotations
 
@@ -11,9 +15,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from core.types import acting_user
 from points.pages import qr_svg
-from volunteers import services
-from volunteers.models import Activity, Attendance
+from volunteers import access, selectors, services
+from volunteers.models import Activity
 
 
 def check_in_url(request: HttpRequest, activity: Activity) -> str:
@@ -25,13 +30,8 @@ def check_in_url(request: HttpRequest, activity: Activity) -> str:
 @login_required
 def activity_qr(request: HttpRequest, activity_id: int) -> HttpResponse:
     """The activity's QR code, to print or show on a screen at the place (managers only)."""
-    activity = (
-        Activity.objects.for_user(request.user)
-        .select_related("team__community")
-        .filter(pk=activity_id)
-        .first()
-    )
-    if activity is None or not services.manages(request.user, activity.team):
+    activity = selectors.printable_activity(request.user, activity_id)
+    if activity is None or not access.may_manage_team(request.user, activity.team):
         raise Http404
     url = check_in_url(request, activity)
     return render(
@@ -52,19 +52,15 @@ def check_in(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.POST.get("action") == "out":
-                services.check_out(user=request.user, activity=activity)
+                services.check_out(user=acting_user(request), activity=activity)
                 messages.success(request, _("Checked out. Thank you for your service!"))
             else:
-                services.check_in(user=request.user, activity=activity, token=token)
+                services.check_in(user=acting_user(request), activity=activity, token=token)
                 messages.success(request, _("Checked in."))
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         return HttpResponseRedirect(request.path)
-    attendance = (
-        Attendance.objects.filter(activity=activity, membership=membership).first()
-        if membership is not None
-        else None
-    )
+    attendance = selectors.attendance_of(activity, membership)
     return render(
         request,
         "volunteers/check_in.html",

@@ -1,10 +1,11 @@
 """Writes for volunteers: the only code that saves a Team, Membership, Activity, Signup or
 Attendance (the admin's plain forms aside, which call these for anything with a rule).
 
-Who manages a team: a street admin of its street, a committee member of its community, its
-leader (core.scope: team_ids), the superuser. A member acts for themselves (sign up, withdraw,
-check in with the activity's QR code, check out); a manager may act for any member of the
-team, and records attendance for members without a phone.
+Who manages a team (volunteers.access): a street admin of its street, a committee member of
+its community, its leader (core.scope: team_ids), the superuser. A member acts for themselves
+(sign up, withdraw, check in with the activity's QR code, check out); a manager may act for any
+member of the team, and records attendance for members without a phone. Every write checks its
+user here, whoever calls it (API, admin, pages).
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.scope import scope_for
+from core.types import AnyUser, User
 from grids.models import Community, Resource
-from points import services as points_services
 from points.models import Rule
+from points.services import claims as claims_services
 from residents.models import Resident
+from volunteers.access import access_manage_community, access_manage_team, may_manage_community
 from volunteers.models import Activity, Attendance, Membership, PartnerOrganisation, Signup, Team
 
 # A member may check in this long before the activity starts.
@@ -37,31 +39,7 @@ MAX_HOURS = Decimal("9999.99")
 # ----------------------------------------------------------------------------- who may
 
 
-def manages_community(user: Any, community: Community) -> bool:
-    """The community's committee and its street's admins (core.scope.Scope.runs_community)."""
-    return scope_for(user).runs_community(community)
-
-
-def manages(user: Any, team: Team) -> bool:
-    """May the user run the team: its roster, its activities, its attendance?"""
-    return team.pk in scope_for(user).team_ids or manages_community(user, team.community)
-
-
-def ensure_manages(user: Any, team: Team) -> None:
-    if not manages(user, team):
-        raise PermissionDenied(
-            _("Only the team's leader or the community's committee manages this team.")
-        )
-
-
-def ensure_manages_community(user: Any, community: Community) -> None:
-    if not manages_community(user, community):
-        raise PermissionDenied(
-            _("Only the committee of the community or the street admin writes here.")
-        )
-
-
-def own_membership(user: Any, team: Team) -> Membership | None:
+def own_membership(user: AnyUser | None, team: Team) -> Membership | None:
     """The user's active membership of the team: by the member's login or their resident's."""
     if user is None or not user.is_authenticated:
         return None
@@ -73,14 +51,14 @@ def own_membership(user: Any, team: Team) -> Membership | None:
     )
 
 
-def _acting_for(user: Any, activity: Activity, membership: Membership | None) -> Membership:
+def _acting_for(user: User, activity: Activity, membership: Membership | None) -> Membership:
     """The member an action is for: the caller, or (for a manager) the member named."""
     own = own_membership(user, activity.team)
     if membership is None or (own is not None and membership.pk == own.pk):
         if own is None:
             raise PermissionDenied(_("You are not an active member of this team."))
         return own
-    ensure_manages(user, activity.team)
+    access_manage_team(user, activity.team)
     if membership.team_id != activity.team_id or not membership.active:
         raise ValidationError({"membership": [_("Name an active member of the activity's team.")]})
     return membership
@@ -108,14 +86,14 @@ def check_hours_rule(community: Community, rule: Rule | None) -> None:
 @transaction.atomic
 def create_team(
     *,
-    user: Any,
+    user: User,
     community: Community,
     name: str,
     kind: str = Team.Kind.OTHER,
     description: str = "",
     hours_rule: Rule | None = None,
 ) -> Team:
-    ensure_manages_community(user, community)
+    access_manage_community(user, community)
     check_hours_rule(community, hours_rule)
     if Team.objects.filter(community=community, name=name).exists():
         raise ValidationError({"name": [_("The community already has a team of this name.")]})
@@ -125,15 +103,15 @@ def create_team(
 
 
 @transaction.atomic
-def update_team(*, user: Any, team: Team, **fields: Any) -> Team:
+def update_team(*, user: User, team: Team, **fields: Any) -> Team:
     """Name, kind, description (the team's leader too); the hours rule (the committee only,
     as it decides what the team's hours are worth). A team stays in its community."""
-    ensure_manages(user, team)
+    access_manage_team(user, team)
     community = fields.pop("community", team.community)
     if community.pk != team.community_id:
         raise ValidationError({"community": [_("A team stays in the community it was made in.")]})
     if "hours_rule" in fields and fields["hours_rule"] != team.hours_rule:
-        ensure_manages_community(user, team.community)
+        access_manage_community(user, team.community)
         check_hours_rule(team.community, fields["hours_rule"])
     name = fields.get("name", team.name)
     if Team.objects.filter(community=team.community, name=name).exclude(pk=team.pk).exists():
@@ -144,11 +122,20 @@ def update_team(*, user: Any, team: Team, **fields: Any) -> Team:
     return team
 
 
+@transaction.atomic
+def delete_team(*, user: User, team: Team) -> None:
+    """Delete a team (the API's and the admin's delete): those who run its community. A team
+    that held activities is protected by them (ProtectedError)."""
+    access_manage_community(user, team.community)
+    team.delete()
+
+
 def _step_down_leader(team_id: int, *, keep: int | None = None) -> None:
     """The team has one leader: a new one makes the previous one a member again."""
-    Membership.objects.filter(team_id=team_id, role=Membership.Role.LEADER).exclude(pk=keep).update(
-        role=Membership.Role.MEMBER
-    )
+    leaders = Membership.objects.filter(team_id=team_id, role=Membership.Role.LEADER)
+    if keep is not None:
+        leaders = leaders.exclude(pk=keep)
+    leaders.update(role=Membership.Role.MEMBER)
 
 
 def check_resident(team: Team, resident: Resident) -> None:
@@ -162,10 +149,10 @@ def check_resident(team: Team, resident: Resident) -> None:
         )
 
 
-def ensure_may_choose_leader(user: Any, team: Team) -> None:
+def ensure_may_choose_leader(user: AnyUser, team: Team) -> None:
     """Who leads a team is the committee's (or the street admin's) choice: a team's leader
     runs the roster but does not hand the team, and its scope, to someone else."""
-    if not manages_community(user, team.community):
+    if not may_manage_community(user, team.community):
         raise PermissionDenied(
             _(
                 "Only the committee of the community or the street admin chooses the team's "
@@ -174,7 +161,7 @@ def ensure_may_choose_leader(user: Any, team: Team) -> None:
         )
 
 
-def has_posts(login: Any) -> bool:
+def has_posts(login: User) -> bool:
     """Does the login hold a post of its own: superuser, street admin, committee member, grid
     worker, contact of a partner unit? Such a login already sees an area of its own."""
     GridWorker = apps.get_model("grids", "GridWorker")
@@ -190,7 +177,7 @@ def has_posts(login: Any) -> bool:
     )
 
 
-def check_login(*, user: Any, team: Team, resident: Resident, login: Any) -> None:
+def check_login(*, user: User, team: Team, resident: Resident, login: User | None) -> None:
     """May `user` link `login` to the membership of `resident` in `team`?
 
     The login of a membership is whoever acts as that member: they check in as the member,
@@ -199,14 +186,14 @@ def check_login(*, user: Any, team: Team, resident: Resident, login: Any) -> Non
 
     - no login, or the resident's own login (Resident.user): anyone who manages the team;
     - any other login: only the committee of the community or the street admin
-      (`manages_community`), and only a login of no one else: not the login of a resident,
+      (`access.may_manage_community`), and only a login of no one else: not the login of a resident,
       not the login another resident's membership uses, and with no post of its own
       (`has_posts`: superuser, street admin, committee member, grid worker, partner contact)
       — so that no one's account, and no official's, is given a team's scope by a roster.
     """
     if login is None or login.pk == resident.user_id:
         return
-    if not manages_community(user, team.community):
+    if not may_manage_community(user, team.community):
         raise ValidationError(
             {
                 "login": [
@@ -237,17 +224,17 @@ def check_login(*, user: Any, team: Team, resident: Resident, login: Any) -> Non
 @transaction.atomic
 def add_member(
     *,
-    user: Any,
+    user: User,
     team: Team,
     resident: Resident,
     joined_on: dt.date | None = None,
     role: str = Membership.Role.MEMBER,
-    login: Any = None,
+    login: User | None = None,
 ) -> Membership:
     """Add a resident of the team's community to the team (a former member comes back).
     A leader is chosen by the committee or street admin (`ensure_may_choose_leader`); the
     login is checked by `check_login`."""
-    ensure_manages(user, team)
+    access_manage_team(user, team)
     Team.objects.select_for_update().filter(pk=team.pk).get()  # one leader at a time
     check_resident(team, resident)
     membership = Membership.objects.filter(team=team, resident=resident).first()
@@ -276,7 +263,7 @@ def becomes_leader(membership: Membership, fields: dict[str, Any]) -> bool:
     return role == Membership.Role.LEADER and bool(active) and not was_leader
 
 
-def check_member_change(*, user: Any, membership: Membership, fields: dict[str, Any]) -> None:
+def check_member_change(*, user: User, membership: Membership, fields: dict[str, Any]) -> None:
     """The rules `update_member` holds a change to: a new leader is the committee's choice, a
     new login passes `check_login`. `membership` is as stored (not yet changed)."""
     if becomes_leader(membership, fields):
@@ -288,11 +275,11 @@ def check_member_change(*, user: Any, membership: Membership, fields: dict[str, 
 
 
 @transaction.atomic
-def update_member(*, user: Any, membership: Membership, **fields: Any) -> Membership:
+def update_member(*, user: User, membership: Membership, **fields: Any) -> Membership:
     """Change a member's role, login (`login`: Membership.user) or join date, or end the
     membership (active=False). See `check_member_change` for who may make a new leader or
     link a login."""
-    ensure_manages(user, membership.team)
+    access_manage_team(user, membership.team)
     Team.objects.select_for_update().filter(pk=membership.team_id).get()
     unknown = set(fields) - {"login", "joined_on", "role", "active"}
     if unknown:
@@ -307,6 +294,15 @@ def update_member(*, user: Any, membership: Membership, **fields: Any) -> Member
         setattr(membership, key, value)
     membership.save()
     return membership
+
+
+@transaction.atomic
+def remove_member(*, user: User, membership: Membership) -> None:
+    """Take a row off the team's roster (the admin's inline delete): anyone who manages the
+    team. A member with attendance is protected by it (ProtectedError): end the membership
+    (active=False) instead."""
+    access_manage_team(user, membership.team)
+    membership.delete()
 
 
 # ----------------------------------------------------------------------------- activities
@@ -340,7 +336,7 @@ def _check_times(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
 @transaction.atomic
 def create_activity(
     *,
-    user: Any,
+    user: User,
     team: Team,
     title: str,
     starts_at: dt.datetime,
@@ -349,7 +345,7 @@ def create_activity(
     capacity: int,
     description: str = "",
 ) -> Activity:
-    ensure_manages(user, team)
+    access_manage_team(user, team)
     _check_times(starts_at, ends_at)
     if capacity < 1:
         raise ValidationError({"capacity": [_("At least one place.")]})
@@ -381,11 +377,11 @@ def _promote(activity: Activity) -> int:
 
 
 @transaction.atomic
-def update_activity(*, user: Any, activity: Activity, **fields: Any) -> Activity:
+def update_activity(*, user: User, activity: Activity, **fields: Any) -> Activity:
     """Change a planned activity. Fewer places than are confirmed is refused; more places
     move the waitlist up."""
     activity = _lock(activity)
-    ensure_manages(user, activity.team)
+    access_manage_team(user, activity.team)
     _ensure_planned(activity)
     team = fields.pop("team", activity.team)
     if team.pk != activity.team_id:
@@ -412,10 +408,10 @@ def update_activity(*, user: Any, activity: Activity, **fields: Any) -> Activity
 
 
 @transaction.atomic
-def cancel_activity(*, user: Any, activity: Activity) -> Activity:
+def cancel_activity(*, user: User, activity: Activity) -> Activity:
     """Cancel a planned activity; cancelling it again changes nothing."""
     activity = _lock(activity)
-    ensure_manages(user, activity.team)
+    access_manage_team(user, activity.team)
     if activity.status == Activity.Status.CANCELLED:
         return activity
     _ensure_planned(activity)
@@ -425,9 +421,9 @@ def cancel_activity(*, user: Any, activity: Activity) -> Activity:
 
 
 @transaction.atomic
-def delete_activity(*, user: Any, activity: Activity) -> None:
+def delete_activity(*, user: User, activity: Activity) -> None:
     activity = _lock(activity)
-    ensure_manages(user, activity.team)
+    access_manage_team(user, activity.team)
     if activity.status != Activity.Status.PLANNED or activity.signups.exists():
         raise ValidationError(
             _("Members have signed up for this activity, or it took place: cancel it instead.")
@@ -439,7 +435,7 @@ def delete_activity(*, user: Any, activity: Activity) -> None:
 
 
 @transaction.atomic
-def sign_up(*, user: Any, activity: Activity, membership: Membership | None = None) -> Signup:
+def sign_up(*, user: User, activity: Activity, membership: Membership | None = None) -> Signup:
     """Sign a member up: confirmed while there is a place, else on the waitlist.
 
     The activity's row is locked before the places are counted, so concurrent sign-ups queue
@@ -466,7 +462,7 @@ def sign_up(*, user: Any, activity: Activity, membership: Membership | None = No
 
 
 @transaction.atomic
-def withdraw(*, user: Any, activity: Activity, membership: Membership | None = None) -> Signup:
+def withdraw(*, user: User, activity: Activity, membership: Membership | None = None) -> Signup:
     """Withdraw a sign-up; a confirmed place goes to the first on the waitlist."""
     activity = _lock(activity)
     member = _acting_for(user, activity, membership)
@@ -527,7 +523,7 @@ def _set_times(
 @transaction.atomic
 def check_in(
     *,
-    user: Any,
+    user: User,
     activity: Activity,
     token: str | None = None,
     membership: Membership | None = None,
@@ -572,7 +568,7 @@ def check_in(
             )
         return Attendance.objects.create(activity=activity, membership=member, checked_in_at=now)
     # A manager records it (for themselves too, when a time is given).
-    ensure_manages(user, activity.team)
+    access_manage_team(user, activity.team)
     attendance = existing or Attendance(activity=activity, membership=member)
     _set_times(attendance, at or now, attendance.checked_out_at)
     attendance.recorded_by = user
@@ -583,7 +579,7 @@ def check_in(
 @transaction.atomic
 def check_out(
     *,
-    user: Any,
+    user: User,
     activity: Activity,
     membership: Membership | None = None,
     at: dt.datetime | None = None,
@@ -608,7 +604,7 @@ def check_out(
             raise ValidationError({"at": [_("The check-out must come after the check-in.")]})
         _set_times(attendance, attendance.checked_in_at, out)
     else:
-        ensure_manages(user, activity.team)
+        access_manage_team(user, activity.team)
         _set_times(attendance, attendance.checked_in_at, at or timezone.now())
         attendance.recorded_by = user
     attendance.save()
@@ -624,7 +620,7 @@ def points_for(hours: Decimal, per_hour: int) -> int:
 
 
 @transaction.atomic
-def complete_activity(*, user: Any, activity: Activity) -> Activity:
+def complete_activity(*, user: User, activity: Activity) -> Activity:
     """Mark a planned activity done and claim points for its attendees' hours, once.
 
     Under the activity's lock: an activity already done is returned as it is (nothing more is
@@ -635,7 +631,7 @@ def complete_activity(*, user: Any, activity: Activity) -> Activity:
     claim is cut to what is left. The attendance keeps its claim, or says why there is none.
     """
     activity = _lock(activity)
-    ensure_manages(user, activity.team)
+    access_manage_team(user, activity.team)
     if activity.status == Activity.Status.DONE:
         return activity
     _ensure_planned(activity)
@@ -665,7 +661,7 @@ def complete_activity(*, user: Any, activity: Activity) -> Activity:
         elif points < 1:
             note = _("Less than one point's worth of hours.")
         else:
-            claim = points_services.submit_hours_claim(
+            claim = claims_services.submit_hours_claim(
                 user=user,
                 resident=attendance.membership.resident,
                 rule=rule,
@@ -692,12 +688,13 @@ def complete_activity(*, user: Any, activity: Activity) -> Activity:
 
 @transaction.atomic
 def save_partner_organisation(
-    *, user: Any, instance: PartnerOrganisation | None = None, **fields: Any
+    *, user: User, instance: PartnerOrganisation | None = None, **fields: Any
 ) -> PartnerOrganisation:
     """Create or change a partner organisation (公益合伙人) of a community in the caller's
     area (committee, street admin)."""
     community = fields.get("community", instance.community if instance else None)
-    ensure_manages_community(user, community)
+    assert community is not None, "a new partner organisation names its community"
+    access_manage_community(user, community)
     if instance is not None and community.pk != instance.community_id:
         raise ValidationError({"community": [_("It stays in the community it was made in.")]})
     organisation = instance or PartnerOrganisation()
@@ -712,6 +709,14 @@ def save_partner_organisation(
     organisation.save()
     list_in_resources(organisation=organisation)
     return organisation
+
+
+@transaction.atomic
+def delete_partner_organisation(*, user: User, organisation: PartnerOrganisation) -> None:
+    """Delete a partner organisation (and its row of the resources list): those who run its
+    community."""
+    access_manage_community(user, organisation.community)
+    organisation.delete()
 
 
 def list_in_resources(*, organisation: PartnerOrganisation) -> Resource:

@@ -26,6 +26,7 @@ from rest_framework.response import Response
 
 from core.idempotency import run_idempotent
 from core.permissions import ActionPermissions, HasPermissions
+from core.types import acting_user
 from core.views import IDEMPOTENCY_PARAMETER, ErrorsAsJsonMixin, ScopedModelViewSet, validated
 from points.exports import XlsxRenderer
 from volunteers import exports, selectors, services
@@ -86,17 +87,16 @@ class TeamViewSet(ScopedModelViewSet):
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = services.create_team(
-            user=self.request.user, **serializer.validated_data
+            user=acting_user(self.request), **serializer.validated_data
         )
 
     def perform_update(self, serializer: Any) -> None:
         serializer.instance = services.update_team(
-            user=self.request.user, team=serializer.instance, **serializer.validated_data
+            user=acting_user(self.request), team=serializer.instance, **serializer.validated_data
         )
 
     def perform_destroy(self, instance: Team) -> None:
-        services.ensure_manages_community(self.request.user, instance.community)
-        instance.delete()
+        services.delete_team(user=acting_user(self.request), team=instance)
 
     def _member_out(self, membership: Membership, code: int = status.HTTP_200_OK) -> Response:
         return Response(MembershipSerializer(membership).data, status=code)
@@ -128,7 +128,7 @@ class TeamViewSet(ScopedModelViewSet):
                 raise PermissionDenied()
             data = validated(MembershipSerializer, request.data)
             membership = services.add_member(
-                user=request.user,
+                user=acting_user(request),
                 team=team,
                 resident=data["resident"],
                 joined_on=data.get("joined_on"),
@@ -165,7 +165,9 @@ class TeamViewSet(ScopedModelViewSet):
             fields = dict(serializer.validated_data)
             if "user" in fields:  # the member's login, not the caller
                 fields["login"] = fields.pop("user")
-            updated = services.update_member(user=request.user, membership=membership, **fields)
+            updated = services.update_member(
+                user=acting_user(request), membership=membership, **fields
+            )
             return self._member_out(updated)
 
         return run_idempotent(request, handler)
@@ -211,7 +213,7 @@ class ActivityViewSet(ScopedModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         def handler() -> Response:
             data = validated(ActivitySerializer, request.data)
-            activity = services.create_activity(user=request.user, **data)
+            activity = services.create_activity(user=acting_user(request), **data)
             return self._out(activity, status.HTTP_201_CREATED)
 
         return run_idempotent(request, handler)
@@ -223,12 +225,12 @@ class ActivityViewSet(ScopedModelViewSet):
         )
         serializer.is_valid(raise_exception=True)
         updated = services.update_activity(
-            user=request.user, activity=activity, **serializer.validated_data
+            user=acting_user(request), activity=activity, **serializer.validated_data
         )
         return self._out(updated)
 
     def perform_destroy(self, instance: Activity) -> None:
-        services.delete_activity(user=self.request.user, activity=instance)
+        services.delete_activity(user=acting_user(self.request), activity=instance)
 
     def _act(self, request: Request, act: Callable[[Activity], Any], out: type) -> Response:
         def handler() -> Response:
@@ -259,7 +261,9 @@ class ActivityViewSet(ScopedModelViewSet):
         def act(activity: Activity) -> Any:
             data = validated(MemberActionSerializer, request.data)
             return services.sign_up(
-                user=request.user, activity=activity, membership=self._member(data, activity)
+                user=acting_user(request),
+                activity=activity,
+                membership=self._member(data, activity),
             )
 
         return self._act(request, act, SignupSerializer)
@@ -277,7 +281,9 @@ class ActivityViewSet(ScopedModelViewSet):
         def act(activity: Activity) -> Any:
             data = validated(MemberActionSerializer, request.data)
             return services.withdraw(
-                user=request.user, activity=activity, membership=self._member(data, activity)
+                user=acting_user(request),
+                activity=activity,
+                membership=self._member(data, activity),
             )
 
         return self._act(request, act, SignupSerializer)
@@ -296,7 +302,7 @@ class ActivityViewSet(ScopedModelViewSet):
         def act(activity: Activity) -> Any:
             data = validated(CheckInSerializer, request.data)
             return services.check_in(
-                user=request.user,
+                user=acting_user(request),
                 activity=activity,
                 token=data.get("token"),
                 membership=self._member(data, activity),
@@ -318,7 +324,7 @@ class ActivityViewSet(ScopedModelViewSet):
         def act(activity: Activity) -> Any:
             data = validated(CheckOutSerializer, request.data)
             return services.check_out(
-                user=request.user,
+                user=acting_user(request),
                 activity=activity,
                 membership=self._member(data, activity),
                 at=data.get("at"),
@@ -338,7 +344,9 @@ class ActivityViewSet(ScopedModelViewSet):
         team's hours rule, for the committee to approve. Done twice, nothing more happens."""
 
         def handler() -> Response:
-            activity = services.complete_activity(user=request.user, activity=self.get_object())
+            activity = services.complete_activity(
+                user=acting_user(request), activity=self.get_object()
+            )
             return self._out(activity)
 
         return run_idempotent(request, handler)
@@ -354,7 +362,9 @@ class ActivityViewSet(ScopedModelViewSet):
         """Cancel a planned activity."""
 
         def handler() -> Response:
-            activity = services.cancel_activity(user=request.user, activity=self.get_object())
+            activity = services.cancel_activity(
+                user=acting_user(request), activity=self.get_object()
+            )
             return self._out(activity)
 
         return run_idempotent(request, handler)
@@ -397,17 +407,18 @@ class PartnerOrganisationViewSet(ScopedModelViewSet):
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = services.save_partner_organisation(
-            user=self.request.user, **serializer.validated_data
+            user=acting_user(self.request), **serializer.validated_data
         )
 
     def perform_update(self, serializer: Any) -> None:
         serializer.instance = services.save_partner_organisation(
-            user=self.request.user, instance=serializer.instance, **serializer.validated_data
+            user=acting_user(self.request),
+            instance=serializer.instance,
+            **serializer.validated_data,
         )
 
     def perform_destroy(self, instance: PartnerOrganisation) -> None:
-        services.ensure_manages_community(self.request.user, instance.community)
-        instance.delete()
+        services.delete_partner_organisation(user=acting_user(self.request), organisation=instance)
 
 
 # ---------------------------------------------------------------------------- reports
@@ -436,8 +447,8 @@ class VolunteerHoursViewSet(ErrorsAsJsonMixin, viewsets.GenericViewSet):
         query = validated(VolunteerHoursQuerySerializer, request.query_params)
         start, end = selectors.period_bounds(period=query.get("period"), year=query.get("year"))
         where = {"team": query.get("team"), "community": query.get("community")}
-        members = selectors.member_hours(user=request.user, start=start, end=end, **where)
-        teams = selectors.team_activities(user=request.user, start=start, end=end, **where)
+        members = selectors.member_hours(user=acting_user(request), start=start, end=end, **where)
+        teams = selectors.team_activities(user=acting_user(request), start=start, end=end, **where)
         label = query.get("period") or str(query["year"])
         if query["format"] == "xlsx":
             return exports.volunteer_hours_xlsx(label=label, members=members, teams=teams)

@@ -11,8 +11,8 @@ import time_machine
 from django.utils import timezone, translation
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from points import services as points
 from points.models import Claim, Entry
+from points.services import claims as claims_services
 from residents import services
 from residents.models import Need, NeedEvent, Rating, Rectification
 from tests import factories as f
@@ -73,7 +73,7 @@ def test_a_need_heard_on_a_visit_goes_round_the_loop_and_earns_points(world):
         Claim.Status.SUBMITTED,
     )
     # The committee approves it like any claim, and the resident's balance moves.
-    points.approve_claim(claim=claim, approver=world.committee1)
+    claims_services.approve_claim(claim=claim, approver=world.committee1)
     assert Entry.objects.get(source_type="claim", source_id=claim.pk).amount == 2
 
     need = services.rate_need(user=world.resident_user, need=need, level=Rating.Level.SATISFIED)

@@ -25,6 +25,16 @@ def test_the_qr_page_encodes_the_check_in_link(world, vol):
     assert "<svg" in text and f"/volunteers/check-in/{activity.check_in_token}/" in text
 
 
+def test_the_qr_page_fits_a_phone_and_prints_on_a4(world, vol):
+    """Shown on a phone at the place as often as printed: the mobile viewport (without it a
+    phone lays the page out 980 px wide) and the one print stylesheet."""
+    activity = new_activity(vol)
+    response = browser(vol.leader_a).get(reverse("volunteers:activity_qr", args=[activity.pk]))
+    page = response.content.decode()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert "@page { size: A4" in page
+
+
 def test_only_the_teams_managers_print_the_qr_code(world, vol):
     activity = new_activity(vol)
     path = reverse("volunteers:activity_qr", args=[activity.pk])

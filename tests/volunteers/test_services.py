@@ -12,12 +12,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
 
 from core.scope import resolve_scope
-from points import services as points_services
 from points.models import Claim, Entry, Period
+from points.services import claims as claims_services
 from tests import factories as f
 from tests.api_helpers import fresh
 from tests.volunteers.conftest import new_activity
-from volunteers import services
+from volunteers import access, services
 from volunteers.models import Activity, Attendance, Membership, Signup
 
 
@@ -341,8 +341,8 @@ def test_the_committee_approves_hours_claims_like_any_claim(world, vol):
     services.complete_activity(user=vol.committee2, activity=activity)
     claim = Claim.objects.get()
     with pytest.raises(PermissionDenied):  # never by its submitter
-        points_services.approve_claim(claim=claim, approver=vol.committee2)
-    points_services.approve_claim(claim=claim, approver=vol.committee2b)
+        claims_services.approve_claim(claim=claim, approver=vol.committee2)
+    claims_services.approve_claim(claim=claim, approver=vol.committee2b)
     assert Entry.objects.get().amount == 4
 
 
@@ -433,7 +433,7 @@ def test_membership_roles_are_one_leader_per_team_in_the_database(world, vol):
 
 
 def test_a_street_admin_manages_the_teams_of_their_street_only(world, vol):
-    assert services.manages(world.admin1, vol.team_a)
-    assert not services.manages(world.admin1, vol.team_c)
-    assert services.manages(world.admin2, vol.team_c)
-    assert not services.manages(f.UserFactory(username="nobody"), vol.team_a)
+    assert access.may_manage_team(world.admin1, vol.team_a)
+    assert not access.may_manage_team(world.admin1, vol.team_c)
+    assert access.may_manage_team(world.admin2, vol.team_c)
+    assert not access.may_manage_team(f.UserFactory(username="nobody"), vol.team_a)
