@@ -13,19 +13,11 @@ from grids.views import (
     ResourceViewSet,
     StreetViewSet,
 )
-from points.views import (
-    AccountViewSet,
-    CatalogItemViewSet,
-    ClaimViewSet,
-    EntryViewSet,
-    MeViewSet,
-    ObjectionViewSet,
-    OrderViewSet,
-    PeriodViewSet,
-    RankingViewSet,
-    RedemptionWindowViewSet,
-    RuleViewSet,
-)
+from points.views.claims import ClaimViewSet, ObjectionViewSet, RankingViewSet, RuleViewSet
+from points.views.ledger import AccountViewSet, EntryViewSet
+from points.views.me import MeViewSet
+from points.views.quarters import PeriodViewSet
+from points.views.redemption import CatalogItemViewSet, OrderViewSet, RedemptionWindowViewSet
 from reports.views import NeedsReportViewSet, WorkerReportViewSet
 from residents.views import (
     DueVisitViewSet,

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, RestrictedError
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -51,11 +51,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
-def _wants_json(request: Any) -> bool:
+def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def server_error(request: Any, *args: Any, **kwargs: Any) -> Any:
+def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"detail": _("Server error.")}, status=500)
     from django.views.defaults import server_error as html_server_error
@@ -63,7 +63,9 @@ def server_error(request: Any, *args: Any, **kwargs: Any) -> Any:
     return html_server_error(request)
 
 
-def bad_request(request: Any, exception: Exception, *args: Any, **kwargs: Any) -> Any:
+def bad_request(
+    request: HttpRequest, exception: Exception, *args: Any, **kwargs: Any
+) -> HttpResponse:
     """Errors Django raises before DRF sees the request, such as a body over
     DATA_UPLOAD_MAX_MEMORY_SIZE (RequestDataTooBig)."""
     if _wants_json(request):
@@ -73,7 +75,9 @@ def bad_request(request: Any, exception: Exception, *args: Any, **kwargs: Any) -
     return html_bad_request(request, exception)
 
 
-def permission_denied(request: Any, exception: Exception, *args: Any, **kwargs: Any) -> Any:
+def permission_denied(
+    request: HttpRequest, exception: Exception, *args: Any, **kwargs: Any
+) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"detail": _("Permission denied.")}, status=403)
     from django.views.defaults import permission_denied as html_permission_denied
@@ -81,7 +85,9 @@ def permission_denied(request: Any, exception: Exception, *args: Any, **kwargs: 
     return html_permission_denied(request, exception)
 
 
-def not_found(request: Any, exception: Exception, *args: Any, **kwargs: Any) -> Any:
+def not_found(
+    request: HttpRequest, exception: Exception, *args: Any, **kwargs: Any
+) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"detail": _("Not found.")}, status=404)
     from django.views.defaults import page_not_found

@@ -7,54 +7,78 @@ inside their community, a street admin inside their street, a grid worker inside
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib import admin
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.scope import scoped
+from core.types import AnyUser
 
-def scoped_queryset(model: type[models.Model], user: Any) -> QuerySet:
+_M = TypeVar("_M", bound=models.Model)
+
+# The base of the admin mixins: BaseModelAdmin for the type checker, nothing at run time.
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
+    ModelAdminBase = admin.options.BaseModelAdmin[Any]
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    ModelAdminBase = object
+    _ModelAdmin = admin.ModelAdmin  # not subscriptable at run time
+
+
+def scoped_queryset(model: type[_M], user: AnyUser) -> QuerySet[_M]:
     """The rows of `model` the user may see (all rows of an unscoped model such as Tag)."""
     qs = model._default_manager.all()
     if getattr(model, "scope_paths", None):
-        qs = qs.for_user(user)
+        qs = scoped(qs).for_user(user)
     # Models whose str() reads a related row name it, so choice lists make no query per row.
     if related := getattr(model, "str_select_related", ()):
         qs = qs.select_related(*related)
     return qs
 
 
-class ScopedAdminMixin:
+def field_names(groups: Iterable[str | Sequence[str]] | None) -> list[str]:
+    """The names in an admin `fields` list, a row of several fields (a tuple) giving each."""
+    names: list[str] = []
+    for group in groups or ():
+        names += [group] if isinstance(group, str) else group
+    return names
+
+
+class ScopedAdminMixin(ModelAdminBase):
     """For ModelAdmin and inlines: rows, foreign-key choices and filters limited to the scope.
 
     Because the form field's queryset is scoped, a parent outside the scope is not a valid
     choice: the form refuses it, whatever the widget (select, autocomplete or raw id).
     """
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        qs = super().get_queryset(request)  # type: ignore[misc]
-        if getattr(self.model, "scope_paths", None):  # type: ignore[attr-defined]
-            qs = qs.for_user(request.user)
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        qs = super().get_queryset(request)
+        if getattr(self.model, "scope_paths", None):
+            qs = scoped(qs).for_user(request.user)
         return qs
 
     def formfield_for_foreignkey(
-        self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any
+        self, db_field: models.ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> Any:
         if "queryset" not in kwargs:
             kwargs["queryset"] = scoped_queryset(db_field.related_model, request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(
-        self, db_field: models.ManyToManyField, request: HttpRequest, **kwargs: Any
+        self, db_field: models.ManyToManyField[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> Any:
         if "queryset" not in kwargs:
             kwargs["queryset"] = scoped_queryset(db_field.related_model, request.user)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
-class ScopedModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class ScopedModelAdmin(ScopedAdminMixin, _ModelAdmin):
     pass
 
 
@@ -66,8 +90,8 @@ class ScopedRelatedFilter(admin.RelatedFieldListFilter):
     """
 
     def field_choices(
-        self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin
-    ) -> list[tuple[Any, str]]:
+        self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str | _StrPromise]]:
         qs = scoped_queryset(field.related_model, request.user)
         ordering = self.field_admin_ordering(field, request, model_admin)
         if ordering:

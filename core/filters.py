@@ -8,6 +8,7 @@ import django_filters as filters
 from django import forms
 from rest_framework import filters as drf_filters
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
 # The range of a 64-bit id column (SQLite INTEGER, PostgreSQL bigint).
 MAX_ID = 2**63 - 1
@@ -20,7 +21,8 @@ class IdFilter(filters.NumberFilter):
     SQLite as an integer it cannot hold (OverflowError, a 500). Here both are a 400.
     """
 
-    field_class = forms.IntegerField
+    # The stubs pin NumberFilter to a DecimalField; django-filter takes any number field.
+    field_class = forms.IntegerField  # type: ignore[assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
@@ -37,7 +39,7 @@ class SearchFilter(drf_filters.SearchFilter):
     DRF raises a bare list for a term with a NUL character (which no database column holds).
     """
 
-    def get_search_terms(self, request: Any) -> list[str]:
+    def get_search_terms(self, request: Request) -> list[str]:
         try:
             return super().get_search_terms(request)
         except ValidationError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from core.types import AnyUser
 
 FULL_ID_PERMISSION = "residents.view_full_id_number"
 
@@ -16,11 +16,11 @@ def mask_id_number(value: str | None) -> str:
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
-def can_see_full_id(user: Any) -> bool:
+def can_see_full_id(user: AnyUser | None) -> bool:
     return bool(user and user.is_authenticated and user.has_perm(FULL_ID_PERMISSION))
 
 
-def id_number_for(user: Any, value: str | None) -> str:
+def id_number_for(user: AnyUser | None, value: str | None) -> str:
     return (value or "") if can_see_full_id(user) else mask_id_number(value)
 
 

@@ -10,6 +10,9 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission, DjangoModelPermissions
 from rest_framework.request import Request
 
+from core.scope import scoped
+from core.types import AnyUser
+
 
 class RoleModelPermissions(DjangoModelPermissions):
     """Like DRF's, but reading needs the view permission too."""
@@ -50,9 +53,9 @@ class HasPermissions(BasePermission):
         return bool(request.user.is_authenticated and request.user.has_perms(view.required_perms))
 
 
-def ensure_in_scope(user: Any, obj: models.Model) -> None:
+def ensure_in_scope(user: AnyUser, obj: models.Model) -> None:
     """Refuse (403) a write that would put something under an object outside the user's scope."""
-    if not type(obj)._default_manager.for_user(user).filter(pk=obj.pk).exists():
+    if not scoped(type(obj)._default_manager.all()).for_user(user).filter(pk=obj.pk).exists():
         # Name the kind and id only: str(obj) (an address, a name) is not the caller's to read.
         raise PermissionDenied(
             _("%(model)s %(id)s is outside your area: you cannot write there.")

@@ -11,12 +11,27 @@ resident, user or partner unit (or a tuple of lookups, any of which admits a row
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Protocol, Self, TypeVar
 
 from django.apps import apps
 from django.db import models
 from django.db.models import Q
+
+from core.types import AnyUser
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+class CommunityLike(Protocol):
+    """What runs_community reads of a grids.Community (core imports no app)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def street_id(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -38,7 +53,7 @@ class Scope:
         residents hold none."""
         return bool(self.everything or self.street_ids or self.community_ids or self.grid_ids)
 
-    def runs_community(self, community: Any) -> bool:
+    def runs_community(self, community: CommunityLike) -> bool:
         """The community's committee and its street's admins run it (its council, its
         volunteer teams' settings, its partner organisations)."""
         return (
@@ -60,11 +75,11 @@ class Scope:
         )
 
 
-def _ids(qs: models.QuerySet, column: str) -> frozenset[int]:
+def _ids(qs: models.QuerySet[Any], column: str) -> frozenset[int]:
     return frozenset(qs.values_list(column, flat=True))
 
 
-def resolve_scope(user: Any) -> Scope:
+def resolve_scope(user: AnyUser | None) -> Scope:
     """Read a user's posts from the database. Prefer `scope_for`, which caches per request."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Scope()
@@ -93,13 +108,13 @@ def resolve_scope(user: Any) -> Scope:
     )
 
 
-def scope_for(user: Any) -> Scope:
+def scope_for(user: AnyUser | None) -> Scope:
     """The user's scope, computed once per user object (that is, once per request)."""
     cached = getattr(user, "_gridpoints_scope", None)
     if cached is None:
         cached = resolve_scope(user)
         if user is not None:
-            user._gridpoints_scope = cached
+            user._gridpoints_scope = cached  # type: ignore[union-attr]  # a per-request memo
     return cached
 
 
@@ -112,7 +127,7 @@ def _is_multi_valued(model: type[models.Model], path: str) -> bool:
             return False
         if f.many_to_many or f.one_to_many:
             return True
-        if not f.is_relation:
+        if not f.is_relation or f.related_model is None:
             return False
         model = f.related_model
     return False
@@ -141,7 +156,9 @@ def paths_through_community(to_community: str) -> dict[str, str]:
     }
 
 
-def paths_through(parent: str, paths: dict[str, str | tuple[str, ...]]) -> dict[str, Any]:
+def paths_through(
+    parent: str, paths: Mapping[str, str | Sequence[str]]
+) -> dict[str, str | tuple[str, ...]]:
     """`scope_paths` for a model that belongs to one `parent` row (a need's photo, a council's
     agenda item): the parent's own paths, reached through it."""
 
@@ -154,7 +171,15 @@ def paths_through(parent: str, paths: dict[str, str | tuple[str, ...]]) -> dict[
     }
 
 
-class ScopedQuerySet(models.QuerySet):
+def scoped(qs: models.QuerySet[_M]) -> ScopedQuerySet[_M]:
+    """`qs` as the ScopedQuerySet that a model with `scope_paths` has, for code handed any model
+    (the admin's choice lists, `ensure_in_scope`)."""
+    if not isinstance(qs, ScopedQuerySet):
+        raise TypeError(f"{qs.model.__name__} is not scoped: its manager is no ScopedQuerySet")
+    return qs
+
+
+class ScopedQuerySet(models.QuerySet[_M]):
     """`Model.objects.for_user(user)`: the rows the user may see; nothing for a stranger."""
 
     def scope_q(self, scope: Scope) -> Q | None:
@@ -197,5 +222,5 @@ class ScopedQuerySet(models.QuerySet):
         q = self.scope_q(scope)
         return self.none() if q is None else self.filter(q)
 
-    def for_user(self, user: Any) -> Self:
+    def for_user(self, user: AnyUser | None) -> Self:
         return self.for_scope(scope_for(user))

@@ -29,7 +29,7 @@ def _component_names() -> dict[str, str]:
 def worker_report_xlsx(report: WorkerReport) -> HttpResponse:
     """Numbers as numbers (rates 0–1, as in the API); an empty cell where there is no data."""
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]  # a new workbook's one sheet, the active one
     sheet.title = _("Worker assessment")[:31]
     sheet.append(
         [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -31,12 +31,18 @@ from import_export.admin import ImportExportMixin
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
-from core.admin import ScopedAdminMixin, ScopedModelAdmin, ScopedRelatedFilter
+from core.admin import (
+    ModelAdminBase,
+    ScopedAdminMixin,
+    ScopedModelAdmin,
+    ScopedRelatedFilter,
+    field_names,
+)
 from core.masking import can_see_full_id, id_number_for, mask_id_number
-from core.scope import scope_for
+from core.types import AnyUser, acting_user
 from core.validators import ID_RE, id_birth_date, id_gender, normalize_id_number
 from grids.models import Grid, GridWorker, PartnerUnit
-from residents import services
+from residents import access, services
 from residents.models import (
     Household,
     Need,
@@ -52,6 +58,9 @@ from residents.models import (
 from residents.resources import CSV, XLSX, ResidentResource
 from residents.services import add_tag, release_headship, remove_tag
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
+
 SAMPLES = Path(__file__).resolve().parent / "samples"
 SAMPLE_FORMATS = ("xlsx", "csv")
 ADDRESS_SEARCH = ["complex", "building", "unit", "room", "village_group", "house_number"]
@@ -60,21 +69,21 @@ ADDRESS_SEARCH = ["complex", "building", "unit", "room", "village_group", "house
 # ---------------------------------------------------------------------------- ID numbers
 
 
-class MaskedIdNumberMixin:
+class MaskedIdNumberMixin(ModelAdminBase):
     """Shows `masked_id_number` (read-only) in place of the `id_number` input where the user
     may not see the full number: the real value never reaches their page."""
 
     def hides_id_number(self, request: HttpRequest, obj: Any) -> bool:
         return not can_see_full_id(request.user)
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        fields = list(super().get_fields(request, obj))  # type: ignore[misc]
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> _FieldGroups:
+        fields = list(super().get_fields(request, obj))
         if "id_number" in fields and self.hides_id_number(request, obj):
             fields[fields.index("id_number")] = "masked_id_number"
         return fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        readonly = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        readonly = list(super().get_readonly_fields(request, obj))
         if self.hides_id_number(request, obj):
             readonly.append("masked_id_number")
         return readonly
@@ -102,7 +111,8 @@ class ResidentAdminForm(forms.ModelForm):
                 self.fields[name].help_text = _("Taken from the ID number when left empty.")
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if "id_number" in cleaned:
             cleaned["id_number"] = normalize_id_number(cleaned["id_number"])
         number = cleaned.get("id_number") or self.instance.id_number or ""
@@ -153,17 +163,24 @@ class HouseholdAdmin(ScopedModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
 
-    def get_fields(self, request: HttpRequest, obj: Household | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Household | None = None) -> _FieldGroups:
         fields = list(super().get_fields(request, obj))
         if obj is None:  # no residents yet: no head to choose, none to add
             fields = [f for f in fields if f not in ("head", "add_resident")]
         return fields
 
-    def get_form(self, request: HttpRequest, obj: Household | None = None, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: Household | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
         if "head" in form.base_fields:
             # The head is one of the household's own residents.
-            form.base_fields["head"].queryset = Resident.objects.filter(household=obj)
+            head = cast(forms.ModelChoiceField, form.base_fields["head"])
+            head.queryset = Resident.objects.filter(household=obj)
         return form
 
     @admin.display(description=_("address"))
@@ -189,7 +206,10 @@ class TagActionForm(ActionForm):
 
 
 @admin.register(Resident)
-class ResidentAdmin(MaskedIdNumberMixin, ScopedAdminMixin, ImportExportMixin, admin.ModelAdmin):
+# The import-export stubs declare `model` and `change_list_template` unlike Django's.
+class ResidentAdmin(  # type: ignore[misc]
+    MaskedIdNumberMixin, ScopedAdminMixin, ImportExportMixin, admin.ModelAdmin
+):
     form = ResidentAdminForm
     list_filter = [
         ("household__grid__community", ScopedRelatedFilter),
@@ -203,7 +223,7 @@ class ResidentAdmin(MaskedIdNumberMixin, ScopedAdminMixin, ImportExportMixin, ad
     search_help_text = _("Name, phone, address parts, or a whole ID number.")
     autocomplete_fields = ["household"]
     raw_id_fields = ["user"]
-    fields = ResidentAdminForm.Meta.fields
+    fields = [*ResidentAdminForm.Meta.fields]
     actions = ["add_tag_action", "remove_tag_action"]
     action_form = TagActionForm
     show_full_result_count = False
@@ -321,14 +341,15 @@ class ResidentAdmin(MaskedIdNumberMixin, ScopedAdminMixin, ImportExportMixin, ad
     def get_resource_kwargs(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return {"user": request.user}  # the scope of the grids, and who sees full ID numbers
 
-    def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    # The stub says TemplateResponse; it also answers with process_result's redirect.
+    def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
         response = super().import_action(request, **kwargs)
         # The upload waits in temporary storage for the confirmation. A file with errors is
         # never confirmed: delete it now rather than leave ID numbers lying there.
         context = getattr(response, "context_data", None) or {}
-        form = context.get("form")
-        if "confirm_form" not in context and getattr(form, "cleaned_data", None):
-            name = getattr(form.cleaned_data.get("import_file"), "tmp_storage_name", None)
+        cleaned = getattr(context.get("form"), "cleaned_data", None)
+        if "confirm_form" not in context and cleaned:
+            name = getattr(cleaned.get("import_file"), "tmp_storage_name", None)
             if name:
                 storage = self.get_tmp_storage_class()
                 with contextlib.suppress(OSError):
@@ -388,11 +409,9 @@ class VisitAdmin(ScopedModelAdmin):
         return str(obj.household.grid)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "worker":
-            scope = scope_for(request.user)
-            if not (scope.everything or scope.street_ids or scope.community_ids):
-                # A grid worker logs only their own visits (as residents.services.record_visit).
-                kwargs["queryset"] = GridWorker.objects.filter(user=request.user)
+        if db_field.name == "worker" and not access.may_log_visits_for_others(request.user):
+            # A grid worker logs only their own visits (residents.access, as the service).
+            kwargs["queryset"] = GridWorker.objects.filter(user=acting_user(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -453,14 +472,14 @@ class ReadOnlyInline(admin.TabularInline):
 class NeedEventInline(ReadOnlyInline):
     model = NeedEvent
     fields = ["at", "kind", "from_status", "to_status", "actor", "note"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     verbose_name_plural = _("timeline")
 
 
 class NeedPhotoInline(ReadOnlyInline):
     model = NeedPhoto
     fields = ["photo", "uploaded_by", "uploaded_at"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
 
     @admin.display(description=_("photo"))
     def photo(self, obj: NeedPhoto) -> str:
@@ -493,9 +512,12 @@ class NeedRecordForm(forms.Form):
     )
     for_council = forms.BooleanField(required=False, label=_("for the council"))
 
-    def __init__(self, *args: Any, user: Any, admin_site: admin.AdminSite, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, user: AnyUser, admin_site: admin.AdminSite, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["grid"].queryset = Grid.objects.for_user(user).select_related("community")
+        grid = cast(forms.ModelChoiceField, self.fields["grid"])
+        grid.queryset = Grid.objects.for_user(user).select_related("community")
         self.fields["grid"].help_text = _("Taken from the household or resident if left empty.")
         # Households and residents are many: picked by typing (their admins' search, scoped).
         for name, model in (("household", Household), ("resident", Resident)):
@@ -507,8 +529,13 @@ class NeedRecordForm(forms.Form):
             )
 
 
+class WorkerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: GridWorker) -> str:
+        return f"{obj.community.name} · {obj.name}"
+
+
 class AssignNeedsForm(forms.Form):
-    worker = forms.ModelChoiceField(
+    worker = WorkerChoiceField(
         queryset=GridWorker.objects.none(), required=False, label=_("grid worker")
     )
     department = forms.CharField(max_length=100, required=False, label=_("department"))
@@ -517,16 +544,16 @@ class AssignNeedsForm(forms.Form):
     )
     due_on = forms.DateField(label=_("due on"), widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: AnyUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["worker"].queryset = GridWorker.objects.for_user(user).select_related(
-            "community"
-        )
-        self.fields["worker"].label_from_instance = lambda w: f"{w.community.name} · {w.name}"
-        self.fields["partner_unit"].queryset = PartnerUnit.objects.for_user(user)
+        worker = cast(forms.ModelChoiceField, self.fields["worker"])
+        worker.queryset = GridWorker.objects.for_user(user).select_related("community")
+        partner_unit = cast(forms.ModelChoiceField, self.fields["partner_unit"])
+        partner_unit.queryset = PartnerUnit.objects.for_user(user)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if sum(bool(cleaned.get(k)) for k in ("worker", "department", "partner_unit")) != 1:
             raise ValidationError(
                 _("Assign to one of: a grid worker, a department or a partner unit.")
@@ -567,7 +594,7 @@ class NeedAdmin(ScopedModelAdmin):
     show_facets = admin.ShowFacets.NEVER
 
     def get_readonly_fields(self, request: HttpRequest, obj: Need | None = None) -> list[str]:
-        return [f for f in self.fields if f not in services.UPDATABLE]
+        return [f for f in field_names(self.fields) if f not in services.UPDATABLE]
 
     def has_delete_permission(self, request: HttpRequest, obj: Need | None = None) -> bool:
         return False  # needs are kept: a mistaken one is rejected with an explanation
@@ -590,15 +617,17 @@ class NeedAdmin(ScopedModelAdmin):
             field.queryset = field.queryset.filter(community_id=need.grid.community_id)
         return field
 
-    def get_form(self, request: HttpRequest, obj: Need | None = None, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Need | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         request._need_being_changed = obj  # type: ignore[attr-defined]
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Need, form: Any, change: bool) -> None:
         # Only the change form saves here (recording has add_view below); the choices are
         # scoped and a closed need has no change form, so update_need has nothing to refuse.
         changes = {k: form.cleaned_data[k] for k in form.changed_data if k in services.UPDATABLE}
-        services.update_need(user=request.user, need=obj, **changes)
+        services.update_need(user=acting_user(request), need=obj, **changes)
 
     @admin.display(description=_("assigned to"))
     def assignee(self, obj: Need) -> str:
@@ -620,10 +649,12 @@ class NeedAdmin(ScopedModelAdmin):
     ) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = NeedRecordForm(request.POST or None, user=request.user, admin_site=self.admin_site)
+        form = NeedRecordForm(
+            request.POST or None, user=acting_user(request), admin_site=self.admin_site
+        )
         if request.method == "POST" and form.is_valid():
             try:
-                need = services.record_need(user=request.user, **form.cleaned_data)
+                need = services.record_need(user=acting_user(request), **form.cleaned_data)
             except REFUSALS as exc:
                 detail = getattr(exc, "detail", None)
                 if isinstance(detail, dict) and set(detail) <= set(form.fields):
@@ -671,7 +702,7 @@ class NeedAdmin(ScopedModelAdmin):
 
     @admin.action(description=_("Accept the selected needs"), permissions=["accept"])
     def accept_selected(self, request: HttpRequest, queryset: QuerySet[Need]) -> None:
-        result = services.bulk_accept_needs(user=request.user, needs=queryset)
+        result = services.bulk_accept_needs(user=acting_user(request), needs=queryset)
         done = ngettext("%(count)d need accepted.", "%(count)d needs accepted.", result.done) % {
             "count": result.done
         }
@@ -684,12 +715,12 @@ class NeedAdmin(ScopedModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Need]
     ) -> TemplateResponse | None:
         form = AssignNeedsForm(
-            request.POST if "confirm" in request.POST else None, user=request.user
+            request.POST if "confirm" in request.POST else None, user=acting_user(request)
         )
         if form.is_bound and form.is_valid():
             try:
                 result = services.bulk_assign_needs(
-                    user=request.user, needs=queryset, **form.cleaned_data
+                    user=acting_user(request), needs=queryset, **form.cleaned_data
                 )
             except REFUSALS as exc:
                 form.add_error(None, _refusal_messages(exc))
@@ -727,7 +758,7 @@ class RectificationAdmin(ScopedModelAdmin):
         "need", "rating", "status", "due_on", "opened_at", "done_at", "done_note",
         "accepted_at", "accepted_by",
     ]  # fmt: skip
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     actions = ["accept_selected"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -754,7 +785,9 @@ class RectificationAdmin(ScopedModelAdmin):
         accepted, refused = 0, []
         for rectification in queryset.filter(status=Rectification.Status.DONE):
             try:
-                services.accept_rectification(user=request.user, rectification=rectification)
+                services.accept_rectification(
+                    user=acting_user(request), rectification=rectification
+                )
                 accepted += 1
             except REFUSALS as exc:
                 refused += _refusal_messages(exc)

@@ -50,6 +50,7 @@ from import_export.resources import Diff
 from import_export.results import Result
 
 from core.masking import id_number_for
+from core.types import AnyUser
 from core.validators import id_birth_date, id_gender, normalize_id_number, validate_id_number
 from grids.models import Community, Grid
 from residents.models import Household, Resident, Tag
@@ -93,7 +94,7 @@ RESIDENT_COLUMNS = {
 }
 
 GENDERS = {"男": Resident.Gender.MALE, "女": Resident.Gender.FEMALE}
-GENDER_LABELS = {value: label for label, value in GENDERS.items()}
+GENDER_LABELS: dict[str, str] = {value: label for label, value in GENDERS.items()}
 YES_NO = {"是": True, "否": False, "": False}
 TAG_SEPARATORS = re.compile(r"[,，、;；]")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
@@ -231,7 +232,7 @@ def parse_row(number: int, row: dict[str, Any]) -> RowPlan:
     return plan
 
 
-def _resolve_grids(plans: Sequence[RowPlan], user: Any) -> None:
+def _resolve_grids(plans: Sequence[RowPlan], user: AnyUser | None) -> None:
     codes = {p.community_code for p in plans if p.community_code}
     grid_codes = {p.grid_code for p in plans if p.grid_code}
     known = set(Community.objects.filter(code__in=codes).values_list("code", flat=True))
@@ -319,12 +320,12 @@ def _resolve_households(plans: Sequence[RowPlan]) -> None:
 
     members: dict[tuple[Any, ...], list[RowPlan]] = defaultdict(list)
     for p in placed:
-        key = p.address_key
-        assert key is not None
-        if key not in existing:
-            existing[key] = Household(grid=p.grid, **p.address)
-        p.household = existing[key]
-        members[key].append(p)
+        where = p.address_key
+        assert where is not None
+        if where not in existing:
+            existing[where] = Household(grid=p.grid, **p.address)
+        p.household = existing[where]
+        members[where].append(p)
 
     for key, rows in members.items():
         household = existing[key]
@@ -355,7 +356,9 @@ def _resolve_households(plans: Sequence[RowPlan]) -> None:
                 )
 
 
-def plan_rows(rows: Iterable[tuple[int, dict[str, Any]]], user: Any) -> dict[int, RowPlan]:
+def plan_rows(
+    rows: Iterable[tuple[int, dict[str, Any]]], user: AnyUser | None
+) -> dict[int, RowPlan]:
     """Check every row of a file against the others and the database; write nothing.
 
     `rows` are (row number, {header: cell}); blank rows are left out of the plan.
@@ -372,7 +375,10 @@ def plan_rows(rows: Iterable[tuple[int, dict[str, Any]]], user: Any) -> dict[int
 def create_households(plans: Iterable[RowPlan]) -> None:
     """Insert the new households of the plan, in bulk. Only ever inside the import's
     transaction: a file with a bad row rolls them back with everything else."""
-    new = {id(p.household): p.household for p in plans if p.household and p.household.pk is None}
+    new: dict[int, Household] = {}
+    for p in plans:
+        if p.household is not None and p.household.pk is None:
+            new[id(p.household)] = p.household
     Household.objects.bulk_create(new.values(), batch_size=1000)
 
 
@@ -429,7 +435,7 @@ class ExportedValuesDiff(Diff):
         super().__init__(resource, instance, new)
         self.left = self._values(resource, instance)
 
-    def compare_with(self, resource: Any, instance: Any) -> None:
+    def compare_with(self, resource: Any, instance: Any, dry_run: bool = False) -> None:
         self.right = self._values(resource, instance)
 
     @staticmethod
@@ -475,7 +481,7 @@ class ResidentResource(resources.ModelResource):
         use_bulk = True
         report_skipped = False  # blank lines
 
-    def __init__(self, user: Any = None, **kwargs: Any) -> None:
+    def __init__(self, user: AnyUser | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.user = user
         self.plans: dict[int, RowPlan] = {}
@@ -484,10 +490,13 @@ class ResidentResource(resources.ModelResource):
     def show_id(self, value: str | None) -> str:
         return id_number_for(self.user, value)
 
+    # Per instance (the importing user's masking), where import-export has a classmethod that
+    # returns a class: a partial that makes one does the same job.
     def get_result_class(self) -> Any:  # type: ignore[override]
         return functools.partial(MaskedResult, show_id=self.show_id)
 
-    def get_diff_class(self) -> Any:  # type: ignore[override]
+    @classmethod
+    def get_diff_class(cls) -> type[Diff]:
         return ExportedValuesDiff
 
     @classmethod
@@ -522,7 +531,8 @@ class ResidentResource(resources.ModelResource):
             return  # a blank line (skip_row skips it)
         for name, value in plan.resident.items():
             setattr(instance, name, value)
-        instance.household = plan.household
+        # None only on a row with errors, raised just below.
+        instance.household = plan.household  # type: ignore[assignment]
         instance._import_plan = plan  # type: ignore[attr-defined]
         if plan.errors:
             raise ValidationError(plan.errors)

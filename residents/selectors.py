@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from core.types import AnyUser
 from residents.models import Household, Need, NeedEvent, Rectification, Resident, Tag, Visit
 
 
-def households_for(user: Any) -> QuerySet[Household]:
+def households_for(user: AnyUser) -> QuerySet[Household]:
     return Household.objects.for_user(user)
 
 
-def residents_for(user: Any) -> QuerySet[Resident]:
+def residents_for(user: AnyUser) -> QuerySet[Resident]:
     return Resident.objects.for_user(user).select_related("household").prefetch_related("tags")
 
 
-def visits_for(user: Any) -> QuerySet[Visit]:
+def visits_for(user: AnyUser) -> QuerySet[Visit]:
     return Visit.objects.for_user(user).prefetch_related("needs")
 
 
-def tags_for(user: Any) -> QuerySet[Tag]:
+def tags_for(user: AnyUser) -> QuerySet[Tag]:
     return Tag.objects.all()
 
 
 def residents_due_for_visit(
-    user: Any, *, today: dt.date | None = None, within_days: int = 0
+    user: AnyUser, *, today: dt.date | None = None, within_days: int = 0
 ) -> QuerySet[Resident]:
     """Residents in the user's scope whose tags call for a visit by `today + within_days`.
 
@@ -64,7 +64,7 @@ def residents_due_for_visit(
     # representable day would overflow the cutoff, and can only make never-visited residents due.
     longest = (horizon - (dt.date.min + dt.timedelta(days=1))).days
     for days in frequencies:
-        if days > longest:
+        if days is None or days > longest:  # (None is filtered out above)
             continue
         # Due when date(last) + days <= horizon, i.e. last < the start of (horizon - days + 1).
         cutoff_day = horizon - dt.timedelta(days=days - 1)
@@ -80,7 +80,7 @@ def residents_due_for_visit(
 # ---------------------------------------------------------------------------- needs
 
 
-def needs_for(user: Any) -> QuerySet[Need]:
+def needs_for(user: AnyUser) -> QuerySet[Need]:
     """The needs the user may see, with what the needs list shows of each."""
     return (
         Need.objects.for_user(user)
@@ -103,5 +103,5 @@ def need_timeline(*, need: Need) -> QuerySet[NeedEvent]:
     return NeedEvent.objects.filter(need=need).select_related("actor").order_by("at", "id")
 
 
-def rectifications_for(user: Any) -> QuerySet[Rectification]:
+def rectifications_for(user: AnyUser) -> QuerySet[Rectification]:
     return Rectification.objects.for_user(user).select_related("need", "rating", "accepted_by")

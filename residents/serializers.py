@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +24,14 @@ from residents.models import (
     Tag,
     Visit,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class DueAnnotations(TypedDict):  # what selectors.residents_due_for_visit adds to a resident
+    last_visited_at: dt.datetime | None
+    visit_every_days: int
 
 
 class IdNumberField(serializers.CharField):
@@ -217,10 +225,11 @@ class DueVisitSerializer(serializers.Serializer):
     days_overdue = serializers.SerializerMethodField()
 
     def _due_on(self, obj: Resident) -> dt.date | None:
-        if obj.last_visited_at is None:
+        row = cast("WithAnnotations[Resident, DueAnnotations]", obj)
+        if row.last_visited_at is None:
             return None
-        last = timezone.localtime(obj.last_visited_at).date()
-        return last + dt.timedelta(days=obj.visit_every_days)
+        last = timezone.localtime(row.last_visited_at).date()
+        return last + dt.timedelta(days=row.visit_every_days)
 
     def get_due_on(self, obj: Resident) -> dt.date | None:
         return self._due_on(obj)

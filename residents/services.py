@@ -17,9 +17,11 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from core.permissions import ensure_in_scope
 from core.scope import Scope, scope_for
+from core.types import User
 from grids.models import Grid, GridWorker, PartnerAgreement, PartnerUnit, Project
 from points.models import Rule
-from points.services import submit_claim
+from points.services.claims import submit_claim
+from residents.access import access_log_visit_for
 from residents.models import (
     Household,
     Need,
@@ -36,7 +38,7 @@ from residents.models import (
 @transaction.atomic
 def record_visit(
     *,
-    user: Any,
+    user: User,
     household: Household,
     worker: GridWorker | None = None,
     visited_at: dt.datetime | None = None,
@@ -59,7 +61,7 @@ def record_visit(
         if worker is None:
             raise ValidationError({"worker": [_("Say which grid worker made the visit.")]})
     else:
-        ensure_may_log_for(user=user, worker=worker)
+        access_log_visit_for(user, worker)
     visit = Visit.objects.create(
         worker=worker,
         household=household,
@@ -74,19 +76,9 @@ def record_visit(
             record_need(user=user, visit=visit, **need)
         except ValidationError as exc:
             # Said of the i-th need, as DRF says errors of a nested list ({"0": {...}}).
-            raise ValidationError({"needs": {i: exc.detail}}) from None
+            # An int key, as DRF's own nested-list errors have (the stubs allow str keys only).
+            raise ValidationError({"needs": {i: exc.detail}}) from None  # type: ignore[dict-item]
     return visit
-
-
-def ensure_may_log_for(*, user: Any, worker: GridWorker) -> None:
-    """A grid worker logs only their own visits; a committee member or street admin may name
-    any worker of their area. Raises PermissionDenied otherwise."""
-    if worker.user_id == user.pk:
-        return
-    scope = scope_for(user)
-    if not (scope.everything or scope.community_ids or scope.street_ids):
-        raise PermissionDenied(_("A grid worker logs only their own visits."))
-    ensure_in_scope(user, worker)
 
 
 # Set-based: one statement for the whole selection, however many residents it holds.
@@ -196,7 +188,7 @@ def record_event(
     *,
     need: Need,
     kind: str,
-    actor: Any = None,
+    actor: User | None = None,
     from_status: str = "",
     to_status: str = "",
     note: str = "",
@@ -227,7 +219,7 @@ def _lock(need: Need) -> Need:
 def _move(
     need: Need,
     *,
-    user: Any,
+    user: User,
     to_status: str,
     kind: str,
     note: str = "",
@@ -250,7 +242,7 @@ def _move(
     return need
 
 
-def _staff_scope(user: Any) -> Scope:
+def _staff_scope(user: User) -> Scope:
     """The user's scope as a grid worker, committee member or street admin (or the worker a
     need is assigned to): without what they may see as a partner contact or a resident."""
     return replace(
@@ -258,11 +250,11 @@ def _staff_scope(user: Any) -> Scope:
     )
 
 
-def _handles(user: Any, need: Need) -> bool:
+def _handles(user: User, need: Need) -> bool:
     return Need.objects.for_scope(_staff_scope(user)).filter(pk=need.pk).exists()
 
 
-def _ensure_handles(user: Any, need: Need) -> None:
+def _ensure_handles(user: User, need: Need) -> None:
     """Refuse (403) anyone but the grid's workers, the worker it is assigned to, the community's
     committee and the street."""
     if not _handles(user, need):
@@ -271,7 +263,7 @@ def _ensure_handles(user: Any, need: Need) -> None:
         )
 
 
-def _ensure_works_on(user: Any, need: Need) -> None:
+def _ensure_works_on(user: User, need: Need) -> None:
     """Those who handle the need, and the contacts of the partner unit it is assigned to."""
     if need.assigned_partner_id is not None and (
         need.assigned_partner_id in scope_for(user).partner_unit_ids
@@ -302,7 +294,7 @@ def _check_due_on(due_on: dt.date | None) -> dt.date:
 @transaction.atomic
 def record_need(
     *,
-    user: Any,
+    user: User,
     title: str,
     category: str,
     source: str | None = None,
@@ -375,7 +367,7 @@ UPDATABLE = ("title", "text", "category", "priority", "for_council", "project")
 
 
 @transaction.atomic
-def update_need(*, user: Any, need: Need, **changes: Any) -> Need:
+def update_need(*, user: User, need: Need, **changes: Any) -> Need:
     """Change a need's details (title, text, category, priority, for_council, project) while it
     is open or resolved. The timeline names the fields changed."""
     unknown = set(changes) - set(UPDATABLE)
@@ -399,7 +391,7 @@ def update_need(*, user: Any, need: Need, **changes: Any) -> Need:
 
 
 @transaction.atomic
-def add_need_photo(*, user: Any, need: Need, image: Any) -> NeedPhoto:
+def add_need_photo(*, user: User, need: Need, image: Any) -> NeedPhoto:
     """Attach a photo to a need someone may see (ensure_in_scope); larger than
     NEED_PHOTO_MAX_BYTES is refused."""
     ensure_in_scope(user, need)
@@ -418,7 +410,7 @@ def add_need_photo(*, user: Any, need: Need, image: Any) -> NeedPhoto:
 
 
 @transaction.atomic
-def accept_need(*, user: Any, need: Need, note: str = "") -> Need:
+def accept_need(*, user: User, need: Need, note: str = "") -> Need:
     """Take a new need on (受理)."""
     need = _lock(need)
     _ensure_handles(user, need)
@@ -483,7 +475,7 @@ ASSIGNMENT_FIELDS = (
 @transaction.atomic
 def assign_need(
     *,
-    user: Any,
+    user: User,
     need: Need,
     due_on: dt.date,
     worker: GridWorker | None = None,
@@ -514,7 +506,7 @@ def assign_need(
 @transaction.atomic
 def offer_need(
     *,
-    user: Any,
+    user: User,
     need: Need,
     partner_units: list[PartnerUnit],
     due_on: dt.date,
@@ -560,7 +552,7 @@ def offer_need(
 
 @transaction.atomic
 def claim_need(
-    *, user: Any, need: Need, partner_unit: PartnerUnit | None = None, note: str = ""
+    *, user: User, need: Need, partner_unit: PartnerUnit | None = None, note: str = ""
 ) -> Need:
     """A partner contact claims (接单) a micro-wish offered to their unit: it is assigned to the
     unit, keeps the offer's due date, and the other units' offers are withdrawn. Of two units
@@ -596,7 +588,7 @@ def claim_need(
 
 
 @transaction.atomic
-def start_need(*, user: Any, need: Need, note: str = "") -> Need:
+def start_need(*, user: User, need: Need, note: str = "") -> Need:
     """Work on an assigned need begins (by its assignee, or those who handle it)."""
     need = _lock(need)
     _ensure_works_on(user, need)
@@ -607,7 +599,7 @@ def start_need(*, user: Any, need: Need, note: str = "") -> Need:
 @transaction.atomic
 def resolve_need(
     *,
-    user: Any,
+    user: User,
     need: Need,
     resolution: str,
     claim_resident: Resident | None = None,
@@ -617,7 +609,7 @@ def resolve_need(
 ) -> Need:
     """The need is solved (办结): say how. With `claim_resident` and `claim_rule` it also
     submits a points claim (积分申报) for that resident or volunteer, approved by the committee
-    like any claim (points.services.submit_claim, with its checks: the resident in the
+    like any claim (points.services.claims.submit_claim, with its checks: the resident in the
     resolver's area, the rule of their community, the points fitting the rule, the cap)."""
     need = _lock(need)
     _ensure_works_on(user, need)
@@ -653,7 +645,7 @@ def resolve_need(
 
 
 @transaction.atomic
-def reject_need(*, user: Any, need: Need, reason: str) -> Need:
+def reject_need(*, user: User, need: Need, reason: str) -> Need:
     """Decline a need (不予受理) with an explanation to the resident, which is required."""
     need = _lock(need)
     _ensure_handles(user, need)
@@ -672,7 +664,7 @@ def reject_need(*, user: Any, need: Need, reason: str) -> Need:
 
 
 @transaction.atomic
-def escalate_need(*, user: Any, need: Need, note: str = "") -> Need:
+def escalate_need(*, user: User, need: Need, note: str = "") -> Need:
     """Send an open need up one level by hand: to the community, then to the street."""
     need = _lock(need)
     _ensure_handles(user, need)
@@ -691,7 +683,7 @@ def escalate_need(*, user: Any, need: Need, note: str = "") -> Need:
     return need
 
 
-def _ensure_rates(user: Any, need: Need) -> None:
+def _ensure_rates(user: User, need: Need) -> None:
     """The resident the need is about rates it; for a need about a household, any resident of
     it with a login."""
     resident_id = scope_for(user).resident_id
@@ -708,7 +700,7 @@ def _ensure_rates(user: Any, need: Need) -> None:
 
 
 @transaction.atomic
-def rate_need(*, user: Any, need: Need, level: int, comment: str = "") -> Need:
+def rate_need(*, user: User, need: Need, level: int, comment: str = "") -> Need:
     """The resident rates a resolved need (好差评) on five levels. 一般 and better close it;
     不满意 and 非常不满意 open a rectification (整改), due NEED_RECTIFICATION_DAYS on, and the
     need closes only when the rectification is accepted."""
@@ -747,7 +739,7 @@ def _lock_rectification(rectification: Rectification) -> Rectification:
 
 
 @transaction.atomic
-def complete_rectification(*, user: Any, rectification: Rectification, note: str) -> Rectification:
+def complete_rectification(*, user: User, rectification: Rectification, note: str) -> Rectification:
     """Whoever works on the need reports the rectification done, saying what was done; it then
     waits for the committee's or the street's acceptance."""
     rectification = _lock_rectification(rectification)
@@ -770,7 +762,7 @@ def complete_rectification(*, user: Any, rectification: Rectification, note: str
 
 @transaction.atomic
 def accept_rectification(
-    *, user: Any, rectification: Rectification, note: str = ""
+    *, user: User, rectification: Rectification, note: str = ""
 ) -> Rectification:
     """Accept a rectification reported done (验收): it ends, and the need closes."""
     rectification = _lock_rectification(rectification)
@@ -789,7 +781,7 @@ def accept_rectification(
 
 
 @transaction.atomic
-def return_rectification(*, user: Any, rectification: Rectification, note: str) -> Rectification:
+def return_rectification(*, user: User, rectification: Rectification, note: str) -> Rectification:
     """Send a rectification reported done back (not good enough), saying why; it is open
     again, with the same due date."""
     rectification = _lock_rectification(rectification)
@@ -831,7 +823,7 @@ def _apply(
     rows: list[tuple[int, str]],
     *,
     kind: str,
-    actor: Any,
+    actor: User | None,
     to_status: str | None = None,
     data: dict[str, Any] | None = None,
     **fields: Any,
@@ -859,13 +851,13 @@ def _apply(
     return len(rows)
 
 
-def _handled_by(user: Any, needs: QuerySet[Need]) -> QuerySet[Need]:
+def _handled_by(user: User, needs: QuerySet[Need]) -> QuerySet[Need]:
     """The needs among `needs` that `user` handles (as _ensure_handles)."""
     return Need.objects.for_scope(_staff_scope(user)).filter(pk__in=needs.values("pk"))
 
 
 @transaction.atomic
-def bulk_accept_needs(*, user: Any, needs: QuerySet[Need]) -> BulkResult:
+def bulk_accept_needs(*, user: User, needs: QuerySet[Need]) -> BulkResult:
     """Accept the new needs among `needs` that the user handles; skip the rest."""
     requested = needs.count()
     rows = _locked_rows(_handled_by(user, needs).filter(status__in=STEPS["accept"].allowed_from))
@@ -876,7 +868,7 @@ def bulk_accept_needs(*, user: Any, needs: QuerySet[Need]) -> BulkResult:
 @transaction.atomic
 def bulk_assign_needs(
     *,
-    user: Any,
+    user: User,
     needs: QuerySet[Need],
     due_on: dt.date,
     worker: GridWorker | None = None,

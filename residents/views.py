@@ -20,8 +20,9 @@ from rest_framework.response import Response
 
 from core.idempotency import IdempotentCreateMixin, run_idempotent
 from core.permissions import ActionPermissions, RoleModelPermissions
+from core.types import acting_user
 from core.views import IDEMPOTENCY_PARAMETER, ScopedModelViewSet
-from residents import selectors, services
+from residents import access, selectors, services
 from residents.filters import (
     DueVisitFilter,
     HouseholdFilter,
@@ -114,14 +115,14 @@ class VisitViewSet(ScopedModelViewSet):
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = services.record_visit(
-            user=self.request.user, **serializer.validated_data
+            user=acting_user(self.request), **serializer.validated_data
         )
 
     def perform_update(self, serializer: Any) -> None:
         # The create rule holds for a change too: a grid worker cannot hand a visit to a colleague.
         worker = serializer.validated_data.get("worker")
         if worker is not None and worker != serializer.instance.worker:
-            services.ensure_may_log_for(user=self.request.user, worker=worker)
+            access.access_log_visit_for(acting_user(self.request), worker)
         super().perform_update(serializer)
 
 
@@ -213,12 +214,12 @@ class NeedViewSet(
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = services.record_need(
-            user=self.request.user, **serializer.validated_data
+            user=acting_user(self.request), **serializer.validated_data
         )
 
     def perform_update(self, serializer: Any) -> None:
         serializer.instance = services.update_need(
-            user=self.request.user, need=serializer.instance, **serializer.validated_data
+            user=acting_user(self.request), need=serializer.instance, **serializer.validated_data
         )
 
     def _step(
@@ -250,7 +251,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedNoteSerializer,
-            lambda need, **d: services.accept_need(user=request.user, need=need, **d),
+            lambda need, **d: services.accept_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(
@@ -263,7 +264,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedAssignSerializer,
-            lambda need, **d: services.assign_need(user=request.user, need=need, **d),
+            lambda need, **d: services.assign_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(
@@ -275,7 +276,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedOfferSerializer,
-            lambda need, **d: services.offer_need(user=request.user, need=need, **d),
+            lambda need, **d: services.offer_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(
@@ -287,7 +288,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedClaimSerializer,
-            lambda need, **d: services.claim_need(user=request.user, need=need, **d),
+            lambda need, **d: services.claim_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(
@@ -299,7 +300,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedNoteSerializer,
-            lambda need, **d: services.start_need(user=request.user, need=need, **d),
+            lambda need, **d: services.start_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(
@@ -312,7 +313,7 @@ class NeedViewSet(
         def do(need: Need, resolution: str, claim: dict[str, Any] | None = None) -> Need:
             claim = claim or {}
             return services.resolve_need(
-                user=request.user,
+                user=acting_user(request),
                 need=need,
                 resolution=resolution,
                 claim_resident=claim.get("resident"),
@@ -332,7 +333,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedRejectSerializer,
-            lambda need, **d: services.reject_need(user=request.user, need=need, **d),
+            lambda need, **d: services.reject_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(
@@ -344,7 +345,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedNoteSerializer,
-            lambda need, **d: services.escalate_need(user=request.user, need=need, **d),
+            lambda need, **d: services.escalate_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(
@@ -356,7 +357,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedRateSerializer,
-            lambda need, **d: services.rate_need(user=request.user, need=need, **d),
+            lambda need, **d: services.rate_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(responses=NeedEventSerializer(many=True), filters=False)
@@ -385,7 +386,7 @@ class NeedViewSet(
             serializer = NeedPhotoUploadSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             photo = services.add_need_photo(
-                user=request.user, need=need, image=serializer.validated_data["image"]
+                user=acting_user(request), need=need, image=serializer.validated_data["image"]
             )
             data = NeedPhotoSerializer(photo, context=self.get_serializer_context()).data
             return Response(data, status=status.HTTP_201_CREATED)
@@ -456,7 +457,7 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
         return self._step(
             request,
             lambda r, note: services.complete_rectification(
-                user=request.user, rectification=r, note=note
+                user=acting_user(request), rectification=r, note=note
             ),
             note_required=True,
         )
@@ -472,7 +473,7 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
         return self._step(
             request,
             lambda r, note: services.accept_rectification(
-                user=request.user, rectification=r, note=note
+                user=acting_user(request), rectification=r, note=note
             ),
             note_required=False,
         )
@@ -488,7 +489,7 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
         return self._step(
             request,
             lambda r, note: services.return_rectification(
-                user=request.user, rectification=r, note=note
+                user=acting_user(request), rectification=r, note=note
             ),
             note_required=True,
         )

@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "points",
     "volunteers",
     "reports",
+    "field",  # the grid worker's phone app (issue 11): its bundle, and the build at /m/
+    "demo",  # the top floor: demo and scale data; it imports the apps, no app imports it
 ]
 
 MIDDLEWARE = [
@@ -118,6 +120,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Uploaded photos of needs. In production point MEDIA_ROOT at storage every web host shares.
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# The field app's build (`make field`: frontend/field, Vite), served at /m/.
+FIELD_APP_DIST = env.path("FIELD_APP_DIST", default=str(BASE_DIR / "frontend" / "field" / "dist"))
 # A phone photo after the client shrinks it; larger uploads are refused with a 400.
 NEED_PHOTO_MAX_BYTES = env.int("NEED_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
 
