@@ -23,12 +23,17 @@ class ResidentFilter(filters.FilterSet):
     id_number = filters.CharFilter(method="filter_id_number", help_text="An exact ID number.")
     born_after = filters.DateFilter(field_name="birth_date", lookup_expr="gte")
     born_before = filters.DateFilter(field_name="birth_date", lookup_expr="lte")
+    card_number = filters.CharFilter(
+        field_name="point_account__card_number", help_text="The number on the points card."
+    )
 
     class Meta:
         model = Resident
         fields = ["household", "grid", "community", "tag", "gender", "is_party_member"]
 
-    def filter_id_number(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_id_number(
+        self, queryset: QuerySet[Resident], name: str, value: str
+    ) -> QuerySet[Resident]:
         return queryset.filter(id_number=normalize_id_number(value))
 
 

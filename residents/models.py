@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.scope import ScopedQuerySet, paths_through
+from core.tracking import Tracked, TrackedQuerySet
 from core.validators import (
     id_birth_date,
     id_gender,
@@ -46,7 +48,7 @@ class Tag(models.Model):  # 重点人群标签: 独居老人, 残疾人, 困难�
         return self.name
 
 
-class Household(models.Model):  # 户
+class Household(Tracked):  # 户
     grid = models.ForeignKey(
         "grids.Grid", on_delete=models.PROTECT, related_name="households", verbose_name=_("grid")
     )
@@ -67,7 +69,7 @@ class Household(models.Model):  # 户
         verbose_name=_("head of household"),
     )
 
-    objects = ScopedQuerySet.as_manager()
+    objects = TrackedQuerySet.as_manager()
     scope_paths = {
         "street": "grid__community__street_id",
         "community": "grid__community_id",
@@ -119,7 +121,7 @@ class Household(models.Model):  # 户
         return "".join(p for p in parts if p)
 
 
-class Resident(models.Model):  # 居民 / 村民
+class Resident(Tracked):  # 居民 / 村民
     class Gender(models.TextChoices):
         MALE = "M", _("male")
         FEMALE = "F", _("female")
@@ -145,7 +147,7 @@ class Resident(models.Model):  # 居民 / 村民
         verbose_name=_("login"),
     )
 
-    objects = ScopedQuerySet.as_manager()
+    objects = TrackedQuerySet.as_manager()
     scope_paths = {
         "street": "household__grid__community__street_id",
         "community": "household__grid__community_id",
@@ -178,7 +180,7 @@ class Resident(models.Model):  # 居民 / 村民
             raise ValidationError(errors)
 
 
-class Visit(models.Model):  # 走访
+class Visit(Tracked):  # 走访
     class Method(models.TextChoices):
         IN_PERSON = "in_person", _("in person")  # 入户
         PHONE = "phone", _("by phone")  # 电话
@@ -201,7 +203,7 @@ class Visit(models.Model):  # 走访
     notes = models.TextField(_("notes"), blank=True)
     follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = TrackedQuerySet.as_manager()
     scope_paths = {
         "street": "household__grid__community__street_id",
         "community": "household__grid__community_id",
@@ -229,12 +231,12 @@ def overdue_q(today: dt.date | None = None) -> Q:
     return Q(status__in=Need.DUE_STATUSES, due_on__lt=today or timezone.localdate())
 
 
-class NeedQuerySet(ScopedQuerySet):
-    def overdue(self, today: dt.date | None = None) -> NeedQuerySet:
+class NeedQuerySet(TrackedQuerySet["Need"]):
+    def overdue(self, today: dt.date | None = None) -> Self:
         return self.filter(overdue_q(today))
 
 
-class Need(models.Model):  # 需求 / 微心愿
+class Need(Tracked):  # 需求 / 微心愿
     class Source(models.TextChoices):
         VISIT = "visit", pgettext_lazy("need source", "visit")  # 入户走访
         PATROL = "patrol", _("patrol")  # 网格巡查
@@ -463,7 +465,7 @@ class NeedPhoto(models.Model):  # 现场照片
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return self.image.name
+        return self.image.name or ""
 
 
 class NeedEvent(models.Model):  # 办理过程: every change of a need, with who and when

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FieldConfig(AppConfig):
+    name = "field"
+    verbose_name = _("Field app")
+
+    def ready(self) -> None:
+        from field import signals
+
+        signals.connect()
