@@ -1,12 +1,13 @@
 """Demo needs for seed_demo (demo.seed): 泰山社区's and 新庄赵村's needs lists (需求清单), in
 every state.
 
-The source (see ../shared/seeds/README.md): in 泰山社区 a part-time grid worker reports a hollow
-willow by a school in the grid's WeChat group, the grid leader checks it, the street acts and the
-tree is replaced within a week; needs are collected door to door into a list with an owner and a
-deadline (时效责任清单); partner units (共建单位) claim micro-wishes (微心愿); residents rate
-the result (好差评) and a bad rating is rectified (整改). In 新庄赵村 the needs flagged for the
-council go on the agenda of the monthly 民需我解议事会 (demo.parts.councils runs after this).
+The source (local press on the demo community and village): in 泰山社区 a part-time grid
+worker reports a hollow willow by a school in the grid's WeChat group, the grid
+leader checks it, the street acts and the tree is replaced within a week; needs are
+collected door to door into a list with an owner and a deadline (时效责任清单); partner
+units (共建单位) claim micro-wishes (微心愿); residents rate the result (好差评) and a bad
+rating is rectified (整改). In 新庄赵村 the needs flagged for the council go on the agenda
+of the monthly 民需我解议事会 (demo.parts.councils runs after this).
 
 Every need is walked through residents.services by the demo's own people, so each timeline is
 made of real events; their times are those of the seed run (the services stamp "now"). Two

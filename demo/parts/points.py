@@ -1,11 +1,10 @@
 """Demo points for seed_demo (demo.seed): 新庄赵村's 积分增减细则12条 and a quarter of claims.
 
-The source (local press articles on the demo community and village): cleaning one's section +1, reporting a hazard +2,
-an adopted suggestion or a brave deed up to +10, base points for village activities and policy
-outreach, reward points for mediating disputes and urgent tasks, deductions for breaking the
-village rules or refusing grid work. 赵银名 helped an old woman living alone carry heavy things
-and cleaned the garbage of the west park: 5 points.
-"""
+The source (local press on the demo community and village): cleaning one's section +1, reporting
+a hazard +2, an adopted suggestion or a brave deed up to +10, base points for village activities
+and policy outreach, reward points for mediating disputes and urgent tasks, deductions for
+breaking the village rules or refusing grid work. 赵银名 helped an old woman living alone carry
+heavy things and cleaned the garbage of the west park: 5 points."""
 
 from __future__ import annotations
 
