@@ -1,6 +1,9 @@
 #!/usr/bin/env python
 """The close of a quarter at scale (issue 4, item 8): service against a raw-SQL floor.
 
+Over 600 lines on purpose: a self-contained benchmark script (setup, runs and report in one
+file), run on its own and imported by nothing.
+
 The district: 1,000,000 residents (demo.scale.build_scale, street code "benchclose"), an
 account for each, 10,000,000 ledger entries over the last four quarters (2025Q4 … 2026Q3,
 awards with every seventh entry a deduction, and the redemption entries of the orders), the

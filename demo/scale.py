@@ -1,5 +1,8 @@
 """A synthetic district at scale (design §10: 1,000,000 residents in ~1,100 grids), set-based.
 
+Over 600 lines on purpose: a self-contained generator (word pools, the bulk writer, build_scale)
+used only by the scale command and the benchmarks, read top to bottom.
+
 `build_scale(residents=N)` makes a new street of communities of (by default) ten grids of
 900–1,000 residents, households of about 2.8 people, key-population tags on about 5% of the
 residents, one grid worker (with a login and a current assignment) per grid, and one visit in

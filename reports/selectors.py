@@ -1,6 +1,9 @@
 """The figures of issue 5: the needs figures per grid, community and street (需求办理统计),
 and the grid worker's quarterly assessment (网格员季度考核). Read-only; nothing here writes.
 
+Over 600 lines on purpose: the two reports share the quarter, the scoping of units and the rate
+arithmetic, and each is about 250 lines; they are read side by side.
+
 A quarter (`2026Q4`) is a span of Beijing dates; it is turned into the half-open span of aware
 datetimes [first day 00:00, day after the last 00:00) in the current time zone
 (Asia/Shanghai), so a need recorded at 23:30 on the last day counts in the quarter and one

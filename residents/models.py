@@ -1,4 +1,8 @@
-"""Households, residents, the key-population tags on them, and visits (走访)."""
+"""Households, residents, the key-population tags on them, and visits (走访).
+
+Over 600 lines on purpose: the residents app's models in the one models.py Django expects; a
+third of it is the Need, with its statuses, the fields of the loop and their constraints.
+"""
 
 from __future__ import annotations
 

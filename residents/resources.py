@@ -1,5 +1,8 @@
 """Import of households and residents from a spreadsheet (xlsx or csv), and the resident export.
 
+Over 600 lines on purpose: one file format in one module, its columns, the checks of a row and
+the import-export resource that applies them, which are read and changed together.
+
 One row is one resident, with the address of their household. The headers are Chinese, as in
 the committees' own registers, and are a file format: they do not change with the language of
 the admin. `residents/samples/import_sample.xlsx` (and `.csv`) shows every column.

@@ -1,15 +1,15 @@
 from celery import shared_task
 
-from residents import services
+from residents.services import bulk as bulk_services
 
 
 @shared_task
 def escalate_overdue_needs() -> int:
     """Escalate overdue needs to the community, then the street (beat runs it daily)."""
-    return services.escalate_overdue_needs()
+    return bulk_services.escalate_overdue_needs()
 
 
 @shared_task
 def close_unrated_needs() -> int:
     """Close resolved needs nobody rated in time (beat runs it daily)."""
-    return services.close_unrated_needs()
+    return bulk_services.close_unrated_needs()

@@ -22,7 +22,7 @@ from core.idempotency import IdempotentCreateMixin, run_idempotent
 from core.permissions import ActionPermissions, RoleModelPermissions
 from core.types import acting_user
 from core.views import IDEMPOTENCY_PARAMETER, ScopedModelViewSet
-from residents import access, selectors, services
+from residents import access, selectors
 from residents.filters import (
     DueVisitFilter,
     HouseholdFilter,
@@ -52,6 +52,10 @@ from residents.serializers import (
     TagSerializer,
     VisitSerializer,
 )
+from residents.services import needs as needs_services
+from residents.services import people as people_services
+from residents.services import ratings as ratings_services
+from residents.services import visits as visits_services
 
 
 class TagViewSet(ScopedModelViewSet):
@@ -97,7 +101,9 @@ class ResidentViewSet(ScopedModelViewSet):
     def perform_update(self, serializer: Any) -> None:
         old_household_id = serializer.instance.household_id
         super().perform_update(serializer)
-        services.release_headship(resident=serializer.instance, old_household_id=old_household_id)
+        people_services.release_headship(
+            resident=serializer.instance, old_household_id=old_household_id
+        )
 
 
 class VisitViewSet(ScopedModelViewSet):
@@ -114,7 +120,7 @@ class VisitViewSet(ScopedModelViewSet):
         return selectors.visits_for(self.request.user)
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.record_visit(
+        serializer.instance = visits_services.record_visit(
             user=acting_user(self.request), **serializer.validated_data
         )
 
@@ -213,12 +219,12 @@ class NeedViewSet(
         return selectors.needs_for(self.request.user)
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.record_need(
+        serializer.instance = needs_services.record_need(
             user=acting_user(self.request), **serializer.validated_data
         )
 
     def perform_update(self, serializer: Any) -> None:
-        serializer.instance = services.update_need(
+        serializer.instance = needs_services.update_need(
             user=acting_user(self.request), need=serializer.instance, **serializer.validated_data
         )
 
@@ -251,7 +257,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedNoteSerializer,
-            lambda need, **d: services.accept_need(user=acting_user(request), need=need, **d),
+            lambda need, **d: needs_services.accept_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(
@@ -264,7 +270,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedAssignSerializer,
-            lambda need, **d: services.assign_need(user=acting_user(request), need=need, **d),
+            lambda need, **d: needs_services.assign_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(
@@ -276,7 +282,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedOfferSerializer,
-            lambda need, **d: services.offer_need(user=acting_user(request), need=need, **d),
+            lambda need, **d: needs_services.offer_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(
@@ -288,7 +294,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedClaimSerializer,
-            lambda need, **d: services.claim_need(user=acting_user(request), need=need, **d),
+            lambda need, **d: needs_services.claim_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(
@@ -300,7 +306,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedNoteSerializer,
-            lambda need, **d: services.start_need(user=acting_user(request), need=need, **d),
+            lambda need, **d: needs_services.start_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(
@@ -312,7 +318,7 @@ class NeedViewSet(
 
         def do(need: Need, resolution: str, claim: dict[str, Any] | None = None) -> Need:
             claim = claim or {}
-            return services.resolve_need(
+            return needs_services.resolve_need(
                 user=acting_user(request),
                 need=need,
                 resolution=resolution,
@@ -333,7 +339,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedRejectSerializer,
-            lambda need, **d: services.reject_need(user=acting_user(request), need=need, **d),
+            lambda need, **d: needs_services.reject_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(
@@ -345,7 +351,9 @@ class NeedViewSet(
         return self._step(
             request,
             NeedNoteSerializer,
-            lambda need, **d: services.escalate_need(user=acting_user(request), need=need, **d),
+            lambda need, **d: needs_services.escalate_need(
+                user=acting_user(request), need=need, **d
+            ),
         )
 
     @extend_schema(
@@ -357,7 +365,7 @@ class NeedViewSet(
         return self._step(
             request,
             NeedRateSerializer,
-            lambda need, **d: services.rate_need(user=acting_user(request), need=need, **d),
+            lambda need, **d: ratings_services.rate_need(user=acting_user(request), need=need, **d),
         )
 
     @extend_schema(responses=NeedEventSerializer(many=True), filters=False)
@@ -385,7 +393,7 @@ class NeedViewSet(
             need = self.get_object()
             serializer = NeedPhotoUploadSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            photo = services.add_need_photo(
+            photo = needs_services.add_need_photo(
                 user=acting_user(request), need=need, image=serializer.validated_data["image"]
             )
             data = NeedPhotoSerializer(photo, context=self.get_serializer_context()).data
@@ -456,7 +464,7 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
         """Report the rectification done, saying what was done."""
         return self._step(
             request,
-            lambda r, note: services.complete_rectification(
+            lambda r, note: ratings_services.complete_rectification(
                 user=acting_user(request), rectification=r, note=note
             ),
             note_required=True,
@@ -472,7 +480,7 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
         """Accept the rectification (验收): it ends and the need closes."""
         return self._step(
             request,
-            lambda r, note: services.accept_rectification(
+            lambda r, note: ratings_services.accept_rectification(
                 user=acting_user(request), rectification=r, note=note
             ),
             note_required=False,
@@ -488,7 +496,7 @@ class RectificationViewSet(viewsets.ReadOnlyModelViewSet):
         """Send it back, saying why: it is open again."""
         return self._step(
             request,
-            lambda r, note: services.return_rectification(
+            lambda r, note: ratings_services.return_rectification(
                 user=acting_user(request), rectification=r, note=note
             ),
             note_required=True,

@@ -32,14 +32,16 @@ from core.admin_delete import DeleteThroughServiceMixin
 from core.scope import scope_for
 from core.types import User, acting_user
 from residents.models import Resident
-from volunteers import access, services
+from volunteers import access
 from volunteers.models import Activity, Attendance, Membership, PartnerOrganisation, Signup, Team
+from volunteers.services import activities as activities_services
+from volunteers.services import teams as teams_services
 
 
 class MembershipFormSet(forms.BaseInlineFormSet):
     """The team's roster in the admin, held to the rules of volunteers.services: a member is
     a resident of the team's community, the leader is the committee's choice, a login is the
-    resident's own unless the committee links one (`services.check_login`). Checked here, so
+    resident's own unless the committee links one (`teams_services.check_login`). Checked here, so
     a refusal comes back as a form error; saved through the services by
     `TeamAdmin.save_formset`."""
 
@@ -72,11 +74,11 @@ class MembershipFormSet(forms.BaseInlineFormSet):
             data = form.cleaned_data
             try:
                 if form.instance.pk is None:
-                    services.check_resident(team, data["resident"])
+                    teams_services.check_resident(team, data["resident"])
                     if data.get("role") == Membership.Role.LEADER:
-                        services.ensure_may_choose_leader(self.request_user, team)
+                        teams_services.ensure_may_choose_leader(self.request_user, team)
                         new_leaders += bool(data.get("active"))
-                    services.check_login(
+                    teams_services.check_login(
                         user=self.request_user,
                         team=team,
                         resident=data["resident"],
@@ -93,10 +95,10 @@ class MembershipFormSet(forms.BaseInlineFormSet):
                     )
                     continue
                 fields = member_changes(form)
-                services.check_member_change(
+                teams_services.check_member_change(
                     user=self.request_user, membership=stored, fields=fields
                 )
-                new_leaders += services.becomes_leader(stored, fields)
+                new_leaders += teams_services.becomes_leader(stored, fields)
             except (ValidationError, PermissionDenied) as exc:
                 self._refuse(form, exc)
         if new_leaders > 1:
@@ -107,7 +109,7 @@ MEMBER_FIELDS = ("user", "joined_on", "role", "active")
 
 
 def member_changes(form: forms.BaseForm) -> dict[str, Any]:
-    """The fields of a roster row that `services.update_member` changes, as changed (the
+    """The fields of a roster row that `teams_services.update_member` changes, as changed (the
     row's `user` is the member's login)."""
     return {
         ("login" if name == "user" else name): form.cleaned_data[name]
@@ -178,7 +180,7 @@ class TeamForm(forms.ModelForm):
                 gettext("Only the committee of the community or the street admin writes here."),
             )
         if "hours_rule" in self.fields:
-            services.check_hours_rule(community, cleaned.get("hours_rule"))
+            teams_services.check_hours_rule(community, cleaned.get("hours_rule"))
         return cleaned
 
 
@@ -220,16 +222,16 @@ class TeamAdmin(DeleteThroughServiceMixin, ScopedModelAdmin):
         # The form checked what the services would refuse.
         if change:
             data = {name: form.cleaned_data[name] for name in form.changed_data}
-            saved = services.update_team(
+            saved = teams_services.update_team(
                 user=acting_user(request), team=Team.objects.get(pk=obj.pk), **data
             )
         else:
-            saved = services.create_team(user=acting_user(request), **form.cleaned_data)
+            saved = teams_services.create_team(user=acting_user(request), **form.cleaned_data)
         obj.pk = saved.pk
         obj.refresh_from_db()
 
     def delete_through_service(self, request: HttpRequest, obj: Team) -> None:
-        services.delete_team(user=acting_user(request), team=obj)
+        teams_services.delete_team(user=acting_user(request), team=obj)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Membership:
@@ -243,13 +245,13 @@ class TeamAdmin(DeleteThroughServiceMixin, ScopedModelAdmin):
         for row in deleted:
             if row.instance.pk is not None:
                 formset.deleted_objects.append(row.instance)
-                services.remove_member(user=acting_user(request), membership=row.instance)
+                teams_services.remove_member(user=acting_user(request), membership=row.instance)
         for row in formset.forms:
             if row in deleted or not row.has_changed():
                 continue
             data = row.cleaned_data
             if row.instance.pk is None:
-                membership = services.add_member(
+                membership = teams_services.add_member(
                     user=acting_user(request),
                     team=team,
                     resident=data["resident"],
@@ -258,13 +260,13 @@ class TeamAdmin(DeleteThroughServiceMixin, ScopedModelAdmin):
                     login=data["user"],
                 )
                 if not data["active"]:
-                    membership = services.update_member(
+                    membership = teams_services.update_member(
                         user=acting_user(request), membership=membership, active=False
                     )
                 formset.new_objects.append(membership)
             else:
                 changes = member_changes(row)
-                membership = services.update_member(
+                membership = teams_services.update_member(
                     user=acting_user(request),
                     membership=Membership.objects.get(pk=row.instance.pk),
                     **changes,
@@ -360,16 +362,18 @@ class ActivityAdmin(DeleteThroughServiceMixin, ScopedModelAdmin):
         # The form checked what the services would refuse; they move the waitlist up.
         if change:
             data = {name: form.cleaned_data[name] for name in form.changed_data if name != "team"}
-            saved = services.update_activity(
+            saved = activities_services.update_activity(
                 user=acting_user(request), activity=Activity.objects.get(pk=obj.pk), **data
             )
         else:
-            saved = services.create_activity(user=acting_user(request), **form.cleaned_data)
+            saved = activities_services.create_activity(
+                user=acting_user(request), **form.cleaned_data
+            )
         obj.pk = saved.pk
         obj.refresh_from_db()
 
     def delete_through_service(self, request: HttpRequest, obj: Activity) -> None:
-        services.delete_activity(user=acting_user(request), activity=obj)
+        activities_services.delete_activity(user=acting_user(request), activity=obj)
 
     @admin.action(
         description=_("Mark the selected activities done (claims points for the hours)"),
@@ -381,7 +385,7 @@ class ActivityAdmin(DeleteThroughServiceMixin, ScopedModelAdmin):
             if activity.status == Activity.Status.DONE:
                 continue
             try:
-                services.complete_activity(user=acting_user(request), activity=activity)
+                activities_services.complete_activity(user=acting_user(request), activity=activity)
                 done += 1
             except (ValidationError, PermissionDenied) as exc:
                 refused.append(
@@ -411,7 +415,7 @@ class PartnerOrganisationAdmin(DeleteThroughServiceMixin, ScopedModelAdmin):
         self, request: HttpRequest, obj: PartnerOrganisation, form: Any, change: bool
     ) -> None:
         super().save_model(request, obj, form, change)
-        services.list_in_resources(organisation=obj)
+        teams_services.list_in_resources(organisation=obj)
 
     def delete_through_service(self, request: HttpRequest, obj: PartnerOrganisation) -> None:
-        services.delete_partner_organisation(user=acting_user(request), organisation=obj)
+        teams_services.delete_partner_organisation(user=acting_user(request), organisation=obj)

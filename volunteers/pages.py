@@ -17,8 +17,10 @@ from django.utils.translation import gettext as _
 
 from core.types import acting_user
 from points.pages import qr_svg
-from volunteers import access, selectors, services
+from volunteers import access, selectors
 from volunteers.models import Activity
+from volunteers.services import activities as activities_services
+from volunteers.services import teams as teams_services
 
 
 def check_in_url(request: HttpRequest, activity: Activity) -> str:
@@ -45,17 +47,19 @@ def activity_qr(request: HttpRequest, activity_id: int) -> HttpResponse:
 def check_in(request: HttpRequest, token: str) -> HttpResponse:
     """What scanning an activity's QR code opens: GET shows the activity and a button, POST
     checks the member in (or, once in, out)."""
-    activity = services.activity_for_token(token)
+    activity = activities_services.activity_for_token(token)
     if activity is None:
         raise Http404
-    membership = services.own_membership(request.user, activity.team)
+    membership = teams_services.own_membership(request.user, activity.team)
     if request.method == "POST":
         try:
             if request.POST.get("action") == "out":
-                services.check_out(user=acting_user(request), activity=activity)
+                activities_services.check_out(user=acting_user(request), activity=activity)
                 messages.success(request, _("Checked out. Thank you for your service!"))
             else:
-                services.check_in(user=acting_user(request), activity=activity, token=token)
+                activities_services.check_in(
+                    user=acting_user(request), activity=activity, token=token
+                )
                 messages.success(request, _("Checked in."))
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))

@@ -29,7 +29,7 @@ from core.permissions import ActionPermissions, HasPermissions
 from core.types import acting_user
 from core.views import IDEMPOTENCY_PARAMETER, ErrorsAsJsonMixin, ScopedModelViewSet, validated
 from points.exports import XlsxRenderer
-from volunteers import exports, selectors, services
+from volunteers import exports, selectors
 from volunteers.filters import (
     ActivityFilter,
     MembershipFilter,
@@ -51,6 +51,8 @@ from volunteers.serializers import (
     VolunteerHoursQuerySerializer,
     VolunteerHoursSerializer,
 )
+from volunteers.services import activities as activities_services
+from volunteers.services import teams as teams_services
 
 # ---------------------------------------------------------------------------- teams
 
@@ -86,17 +88,17 @@ class TeamViewSet(ScopedModelViewSet):
         )
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.create_team(
+        serializer.instance = teams_services.create_team(
             user=acting_user(self.request), **serializer.validated_data
         )
 
     def perform_update(self, serializer: Any) -> None:
-        serializer.instance = services.update_team(
+        serializer.instance = teams_services.update_team(
             user=acting_user(self.request), team=serializer.instance, **serializer.validated_data
         )
 
     def perform_destroy(self, instance: Team) -> None:
-        services.delete_team(user=acting_user(self.request), team=instance)
+        teams_services.delete_team(user=acting_user(self.request), team=instance)
 
     def _member_out(self, membership: Membership, code: int = status.HTTP_200_OK) -> Response:
         return Response(MembershipSerializer(membership).data, status=code)
@@ -127,7 +129,7 @@ class TeamViewSet(ScopedModelViewSet):
             if not request.user.has_perm("volunteers.add_membership"):
                 raise PermissionDenied()
             data = validated(MembershipSerializer, request.data)
-            membership = services.add_member(
+            membership = teams_services.add_member(
                 user=acting_user(request),
                 team=team,
                 resident=data["resident"],
@@ -165,7 +167,7 @@ class TeamViewSet(ScopedModelViewSet):
             fields = dict(serializer.validated_data)
             if "user" in fields:  # the member's login, not the caller
                 fields["login"] = fields.pop("user")
-            updated = services.update_member(
+            updated = teams_services.update_member(
                 user=acting_user(request), membership=membership, **fields
             )
             return self._member_out(updated)
@@ -213,7 +215,7 @@ class ActivityViewSet(ScopedModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         def handler() -> Response:
             data = validated(ActivitySerializer, request.data)
-            activity = services.create_activity(user=acting_user(request), **data)
+            activity = activities_services.create_activity(user=acting_user(request), **data)
             return self._out(activity, status.HTTP_201_CREATED)
 
         return run_idempotent(request, handler)
@@ -224,13 +226,13 @@ class ActivityViewSet(ScopedModelViewSet):
             activity, data=request.data, partial=kwargs.get("partial", False)
         )
         serializer.is_valid(raise_exception=True)
-        updated = services.update_activity(
+        updated = activities_services.update_activity(
             user=acting_user(request), activity=activity, **serializer.validated_data
         )
         return self._out(updated)
 
     def perform_destroy(self, instance: Activity) -> None:
-        services.delete_activity(user=acting_user(self.request), activity=instance)
+        activities_services.delete_activity(user=acting_user(self.request), activity=instance)
 
     def _act(self, request: Request, act: Callable[[Activity], Any], out: type) -> Response:
         def handler() -> Response:
@@ -260,7 +262,7 @@ class ActivityViewSet(ScopedModelViewSet):
 
         def act(activity: Activity) -> Any:
             data = validated(MemberActionSerializer, request.data)
-            return services.sign_up(
+            return activities_services.sign_up(
                 user=acting_user(request),
                 activity=activity,
                 membership=self._member(data, activity),
@@ -280,7 +282,7 @@ class ActivityViewSet(ScopedModelViewSet):
 
         def act(activity: Activity) -> Any:
             data = validated(MemberActionSerializer, request.data)
-            return services.withdraw(
+            return activities_services.withdraw(
                 user=acting_user(request),
                 activity=activity,
                 membership=self._member(data, activity),
@@ -301,7 +303,7 @@ class ActivityViewSet(ScopedModelViewSet):
 
         def act(activity: Activity) -> Any:
             data = validated(CheckInSerializer, request.data)
-            return services.check_in(
+            return activities_services.check_in(
                 user=acting_user(request),
                 activity=activity,
                 token=data.get("token"),
@@ -323,7 +325,7 @@ class ActivityViewSet(ScopedModelViewSet):
 
         def act(activity: Activity) -> Any:
             data = validated(CheckOutSerializer, request.data)
-            return services.check_out(
+            return activities_services.check_out(
                 user=acting_user(request),
                 activity=activity,
                 membership=self._member(data, activity),
@@ -344,7 +346,7 @@ class ActivityViewSet(ScopedModelViewSet):
         team's hours rule, for the committee to approve. Done twice, nothing more happens."""
 
         def handler() -> Response:
-            activity = services.complete_activity(
+            activity = activities_services.complete_activity(
                 user=acting_user(request), activity=self.get_object()
             )
             return self._out(activity)
@@ -362,7 +364,7 @@ class ActivityViewSet(ScopedModelViewSet):
         """Cancel a planned activity."""
 
         def handler() -> Response:
-            activity = services.cancel_activity(
+            activity = activities_services.cancel_activity(
                 user=acting_user(request), activity=self.get_object()
             )
             return self._out(activity)
@@ -406,19 +408,21 @@ class PartnerOrganisationViewSet(ScopedModelViewSet):
         return selectors.partner_organisations_for(self.request.user)
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.save_partner_organisation(
+        serializer.instance = teams_services.save_partner_organisation(
             user=acting_user(self.request), **serializer.validated_data
         )
 
     def perform_update(self, serializer: Any) -> None:
-        serializer.instance = services.save_partner_organisation(
+        serializer.instance = teams_services.save_partner_organisation(
             user=acting_user(self.request),
             instance=serializer.instance,
             **serializer.validated_data,
         )
 
     def perform_destroy(self, instance: PartnerOrganisation) -> None:
-        services.delete_partner_organisation(user=acting_user(self.request), organisation=instance)
+        teams_services.delete_partner_organisation(
+            user=acting_user(self.request), organisation=instance
+        )
 
 
 # ---------------------------------------------------------------------------- reports

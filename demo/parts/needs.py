@@ -1,6 +1,9 @@
 """Demo needs for seed_demo (demo.seed): 泰山社区's and 新庄赵村's needs lists (需求清单), in
 every state.
 
+Over 600 lines on purpose: mostly the demo's data table (NEEDS, about 350 lines, each need with
+its steps); the code that walks the needs through the services is about 150 lines.
+
 The source (local press on the demo community and village): in 泰山社区 a part-time grid
 worker reports a hollow willow by a school in the grid's WeChat group, the grid
 leader checks it, the street acts and the tree is replaced within a week; needs are
@@ -33,8 +36,10 @@ from core import roles
 from demo.tables import NAMED_HOUSEHOLDS
 from grids.models import Grid, GridWorker, PartnerUnit
 from points.models import Claim, Rule
-from residents import services
 from residents.models import Need, NeedEvent, Rating, Rectification, Resident, Visit
+from residents.services import bulk as bulk_services
+from residents.services import needs as needs_services
+from residents.services import ratings as ratings_services
 
 
 @dataclass(frozen=True)
@@ -537,7 +542,7 @@ class _Walker:
         user = self.users[spec.by]
         if spec.source == Need.Source.RESIDENT:
             # A resident's own need: the service takes grid, household and source from them.
-            return services.record_need(
+            return needs_services.record_need(
                 user=user, title=spec.title, category=spec.category, text=spec.text
             )
         resident = self.residents[(spec.community, spec.resident)] if spec.resident else None
@@ -548,7 +553,7 @@ class _Walker:
                 .order_by("id")
                 .first()
             )
-        return services.record_need(
+        return needs_services.record_need(
             user=user,
             title=spec.title,
             category=spec.category,
@@ -573,9 +578,9 @@ class _Walker:
         user = self.users[s.by]  # every step but "overdue" names who takes it
         due_on = self.first_due + dt.timedelta(days=s.due_in)
         if s.action == "accept":
-            return services.accept_need(user=user, need=need, note=s.note)
+            return needs_services.accept_need(user=user, need=need, note=s.note)
         if s.action == "assign":
-            return services.assign_need(
+            return needs_services.assign_need(
                 user=user,
                 need=need,
                 due_on=due_on,
@@ -586,20 +591,20 @@ class _Walker:
             )
         if s.action == "offer":
             units = [self.units[name] for name in s.units]
-            return services.offer_need(
+            return needs_services.offer_need(
                 user=user, need=need, partner_units=units, due_on=due_on, note=s.note
             )
         if s.action == "claim":
-            return services.claim_need(user=user, need=need, note=s.note)
+            return needs_services.claim_need(user=user, need=need, note=s.note)
         if s.action == "start":
-            return services.start_need(user=user, need=need, note=s.note)
+            return needs_services.start_need(user=user, need=need, note=s.note)
         if s.action == "resolve":
             claim_resident = claim_rule = None
             if s.claim:
                 name, code = s.claim
                 claim_resident = self.residents[(spec.community, name)]
                 claim_rule = Rule.objects.get(community__code=spec.community, code=code)
-            return services.resolve_need(
+            return needs_services.resolve_need(
                 user=user,
                 need=need,
                 resolution=s.note,
@@ -607,18 +612,20 @@ class _Walker:
                 claim_rule=claim_rule,
             )
         if s.action == "reject":
-            return services.reject_need(user=user, need=need, reason=s.note)
+            return needs_services.reject_need(user=user, need=need, reason=s.note)
         if s.action == "escalate":
-            return services.escalate_need(user=user, need=need, note=s.note)
+            return needs_services.escalate_need(user=user, need=need, note=s.note)
         if s.action == "rate":
-            return services.rate_need(user=user, need=need, level=s.level, comment=s.note)
+            return ratings_services.rate_need(user=user, need=need, level=s.level, comment=s.note)
         if s.action == "rectification_done":
-            services.complete_rectification(
+            ratings_services.complete_rectification(
                 user=user, rectification=need.rectification, note=s.note
             )
             return need
         if s.action == "rectification_accept":
-            services.accept_rectification(user=user, rectification=need.rectification, note=s.note)
+            ratings_services.accept_rectification(
+                user=user, rectification=need.rectification, note=s.note
+            )
             return need
         raise ValueError(f"unknown step {s.action!r}")
 
@@ -643,7 +650,7 @@ def seed_needs(*, today: dt.date) -> Counter:
             need = walker.step(need, spec, s)
             need.refresh_from_db()
     if walker.made_overdue:
-        services.escalate_overdue_needs(today=today)
+        bulk_services.escalate_overdue_needs(today=today)
     created: Counter[str] = Counter()
     for model in counted:
         created[model._meta.label] += model.objects.count() - before[model]

@@ -25,8 +25,9 @@ from grids.models import Community
 from points.models import Claim, Rule
 from points.services import claims as claims_services
 from residents.models import Resident
-from volunteers import services
 from volunteers.models import Activity, Membership, PartnerOrganisation, Team
+from volunteers.services import activities as activities_services
+from volunteers.services import teams as teams_services
 
 COMMUNITY = "taishan"
 HOURS_RULE = {
@@ -124,21 +125,21 @@ def _seed_activity(
     tz = timezone.get_current_timezone()
     starts = dt.datetime.combine(today + dt.timedelta(days=spec.days_from_today), spec.start, tz)
     ends = starts + dt.timedelta(hours=spec.hours)
-    activity = services.create_activity(
+    activity = activities_services.create_activity(
         user=manager, team=team, title=spec.title, starts_at=starts, ends_at=ends,
         place=spec.place, capacity=spec.capacity,
     )  # fmt: skip
     created[Activity._meta.label] += 1
     members = list(team.memberships.filter(active=True).order_by("role", "id"))
     for m in members[: spec.signups]:
-        services.sign_up(user=manager, activity=activity, membership=m)
+        activities_services.sign_up(user=manager, activity=activity, membership=m)
         created["volunteers.Signup"] += 1
     if spec.attendees:
         for m in members[: spec.attendees]:
-            services.check_in(user=manager, activity=activity, membership=m, at=starts)
-            services.check_out(user=manager, activity=activity, membership=m, at=ends)
+            activities_services.check_in(user=manager, activity=activity, membership=m, at=starts)
+            activities_services.check_out(user=manager, activity=activity, membership=m, at=ends)
             created["volunteers.Attendance"] += 1
-        services.complete_activity(user=manager, activity=activity)
+        activities_services.complete_activity(user=manager, activity=activity)
         claims = Claim.objects.filter(volunteer_attendance__activity=activity)
         created[Claim._meta.label] += claims.count()
         if spec.approve:
@@ -196,5 +197,5 @@ def seed_volunteers(*, today: dt.date, leader_username: str, manager_username: s
             community=community, name=name, defaults={"service": service, "contact_name": contact}
         )
         created[PartnerOrganisation._meta.label] += made
-        services.list_in_resources(organisation=organisation)
+        teams_services.list_in_resources(organisation=organisation)
     return created

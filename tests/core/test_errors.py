@@ -191,7 +191,7 @@ EXISTING = {
 @pytest.mark.parametrize("value", JUNK_FIELD_VALUES, ids=range(len(JUNK_FIELD_VALUES)))
 @pytest.mark.parametrize("endpoint", CREATE_ENDPOINTS)
 def test_junk_in_any_field_of_an_update_never_gives_a_500(world, endpoint, value):
-    from residents.services import record_visit
+    from residents.services.visits import record_visit
     from tests import factories as f
 
     c = client(world.superuser)

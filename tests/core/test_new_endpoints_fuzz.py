@@ -1,6 +1,9 @@
 """Bad input never gives a 500 on the new endpoints either: volunteers, the resources and
 projects lists, the council, the needs loop and the reports.
 
+Over 600 lines on purpose: one test module per API or service layer, long by nature (many
+short, independent tests).
+
 The same checks as tests/core/test_errors.py, over the endpoints added since: junk in every
 query parameter of every list (its FilterSet's, the report's and the common ones), junk in
 every field of every create and of every POST action on a real object, hypothesis bodies and
@@ -27,15 +30,17 @@ from grids import services as grid_services
 from grids.models import Council, Project, Resource
 from points.models import Rule
 from reports.serializers import NeedsReportQuerySerializer, WorkerReportQuerySerializer
-from residents import services as need_services
 from residents.models import Need
+from residents.services import needs as needs_services
+from residents.services import ratings as ratings_services
 from tests import factories as f
 from tests.api_helpers import API, client, in_savepoint, url
 from tests.grids.council_helpers import MINUTES
 from tests.residents.needs_helpers import due, need_in
-from volunteers import services as vol_services
 from volunteers.filters import MembershipFilter
 from volunteers.serializers import VolunteerHoursQuerySerializer
+from volunteers.services import activities as activities_services
+from volunteers.services import teams as teams_services
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -132,19 +137,19 @@ def things(world: SimpleNamespace) -> SimpleNamespace:
     )
     t.member = f.VolunteerMembershipFactory(team=t.team, resident=world.resident1)
     t.newcomer = f.ResidentFactory(household=world.household1, name="赵新")
-    t.soon = vol_services.create_activity(
+    t.soon = activities_services.create_activity(
         user=su, team=t.team, title="清扫村道", starts_at=now + dt.timedelta(minutes=30),
         ends_at=now + dt.timedelta(hours=3), place="村委会", capacity=2,
     )  # fmt: skip
-    vol_services.sign_up(user=world.resident_user, activity=t.soon)
-    t.running = vol_services.create_activity(
+    activities_services.sign_up(user=world.resident_user, activity=t.soon)
+    t.running = activities_services.create_activity(
         user=su, team=t.team, title="敬老院陪护", starts_at=now - dt.timedelta(hours=1),
         ends_at=now + dt.timedelta(hours=1), place="敬老院", capacity=5,
     )  # fmt: skip
-    vol_services.check_in(
+    activities_services.check_in(
         user=su, activity=t.running, membership=t.member, at=now - dt.timedelta(minutes=30)
     )
-    t.organisation = vol_services.save_partner_organisation(
+    t.organisation = teams_services.save_partner_organisation(
         user=su, community=world.community1, name="明德律师事务所", service="免费法律咨询"
     )
     t.resource = Resource.objects.create(
@@ -172,17 +177,17 @@ def things(world: SimpleNamespace) -> SimpleNamespace:
     wish = {"category": Need.Category.MICRO_WISH, "title": "想要一台收音机"}
     t.needs["wish"] = need_in(world, "accepted", **wish)
     offered = need_in(world, "accepted", **wish)
-    t.needs["offered"] = need_services.offer_need(
+    t.needs["offered"] = needs_services.offer_need(
         user=world.committee1, need=offered, partner_units=[world.partner], due_on=due()
     )
-    low = need_services.rate_need(
+    low = ratings_services.rate_need(
         user=world.resident_user, need=need_in(world, "resolved"), level=2
     )
     t.rectification = low.rectification
-    low2 = need_services.rate_need(
+    low2 = ratings_services.rate_need(
         user=world.resident_user, need=need_in(world, "resolved"), level=1
     )
-    t.done_rectification = need_services.complete_rectification(
+    t.done_rectification = ratings_services.complete_rectification(
         user=world.worker1.user, rectification=low2.rectification, note="已返工"
     )
     return t

@@ -18,7 +18,7 @@ from grids.models import (
     Street,
 )
 from residents.models import Household, Resident, Visit
-from residents.services import record_visit
+from residents.services.visits import record_visit
 from tests import factories as f
 from tests.api_helpers import fresh
 

@@ -1,6 +1,10 @@
 """The points API (rules, claims and their decisions, accounts, the ledger, quarters,
 objections) for each persona: the grid's worker, a worker of another grid, the community's
-committee, another community's committee, the street admin, a resident and a stranger."""
+committee, another community's committee, the street admin, a resident and a stranger.
+
+Over 600 lines on purpose: one test module per API or service layer, long by nature (many
+short, independent tests).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """The points services: claims and their rules, approval, the append-only ledger, bulk
-decisions, objections, rule books, quarters and the ledger check."""
+decisions, objections, rule books, quarters and the ledger check.
+
+Over 600 lines on purpose: one test module per API or service layer, long by nature (many
+short, independent tests).
+"""
 
 from __future__ import annotations
 

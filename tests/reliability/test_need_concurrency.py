@@ -10,8 +10,8 @@ import pytest
 from rest_framework.exceptions import ValidationError
 
 from grids.models import PartnerUnit
-from residents import services
 from residents.models import NeedEvent
+from residents.services import needs as needs_services
 from tests import factories as f
 from tests.reliability.test_ledger_concurrency import race, user
 from tests.residents.needs_helpers import due, need_in
@@ -30,7 +30,7 @@ def test_of_six_units_claiming_one_micro_wish_exactly_one_gets_it(world):
         unit.contacts.add(contact)
         contacts.append(contact.pk)
     wish = need_in(world, "accepted", category="micro_wish")
-    services.offer_need(
+    needs_services.offer_need(
         user=world.committee1,
         need=wish,
         partner_units=list(PartnerUnit.objects.exclude(pk=world.partner.pk)),
@@ -38,7 +38,7 @@ def test_of_six_units_claiming_one_micro_wish_exactly_one_gets_it(world):
     )
 
     results, errors = race(
-        lambda i: services.claim_need(user=user(contacts[i]), need=wish), threads=UNITS
+        lambda i: needs_services.claim_need(user=user(contacts[i]), need=wish), threads=UNITS
     )
     assert len(results) == 1
     assert len(errors) == UNITS - 1
@@ -53,7 +53,7 @@ def test_concurrent_acceptances_of_one_need_move_it_once(world):
     need = need_in(world, "new")
     people = [world.committee1.pk, world.worker1.user.pk, world.admin1.pk] * 2
     results, errors = race(
-        lambda i: services.accept_need(user=user(people[i]), need=need), threads=len(people)
+        lambda i: needs_services.accept_need(user=user(people[i]), need=need), threads=len(people)
     )
     assert len(results) == 1
     assert all(isinstance(e, ValidationError) for e in errors), errors

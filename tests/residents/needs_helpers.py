@@ -8,8 +8,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from residents import services
 from residents.models import Need
+from residents.services import needs as needs_services
+from residents.services import ratings as ratings_services
 
 # The order of the loop; rejected branches off new.
 PATH = ["new", "accepted", "assigned", "in_progress", "resolved", "closed"]
@@ -26,27 +27,27 @@ def record(w: SimpleNamespace, **kw: Any) -> Need:
     kw.setdefault("source", Need.Source.PATROL)
     if "grid" not in kw and "household" not in kw:
         kw.setdefault("resident", w.resident1)
-    return services.record_need(user=w.worker1.user, **kw)
+    return needs_services.record_need(user=w.worker1.user, **kw)
 
 
 def need_in(w: SimpleNamespace, status: str, **kw: Any) -> Need:
     """A need of grid 1 walked to `status` by worker 1, committee 1 and resident 1."""
     need = record(w, **kw)
     if status == "rejected":
-        return services.reject_need(user=w.committee1, need=need, reason="不属于社区职责")
+        return needs_services.reject_need(user=w.committee1, need=need, reason="不属于社区职责")
     for step in PATH[1 : PATH.index(status) + 1]:
         if step == "accepted":
-            need = services.accept_need(user=w.committee1, need=need)
+            need = needs_services.accept_need(user=w.committee1, need=need)
         elif step == "assigned":
-            need = services.assign_need(
+            need = needs_services.assign_need(
                 user=w.committee1, need=need, worker=w.worker1, due_on=due()
             )
         elif step == "in_progress":
-            need = services.start_need(user=w.worker1.user, need=need)
+            need = needs_services.start_need(user=w.worker1.user, need=need)
         elif step == "resolved":
-            need = services.resolve_need(user=w.worker1.user, need=need, resolution="已修好")
+            need = needs_services.resolve_need(user=w.worker1.user, need=need, resolution="已修好")
         elif step == "closed":
-            need = services.rate_need(user=w.resident_user, need=need, level=5)
+            need = ratings_services.rate_need(user=w.resident_user, need=need, level=5)
     need.refresh_from_db()
     assert need.status == status
     return need

@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 
 from core.masking import mask_id_number
 from core.validators import make_id_number
-from residents import services
 from residents.models import Household, Resident
 from residents.resources import ResidentResource
+from residents.services import visits as visits_services
 from tests import factories as f
 
 MODELS = ["tag", "household", "resident", "visit"]
@@ -46,8 +46,8 @@ def add_rows(world: Any, n: int) -> None:
                 resident.tags.add(tag)
             household.head = resident
             household.save(update_fields=["head"])
-        services.record_visit(user=world.worker1.user, household=world.household1)
-        services.record_visit(user=world.worker3.user, household=household)
+        visits_services.record_visit(user=world.worker1.user, household=world.household1)
+        visits_services.record_visit(user=world.worker3.user, household=household)
 
 
 # ---------------------------------------------------------------------------- the lists
@@ -80,7 +80,7 @@ def test_add_and_change_pages_load_for_the_superuser(world, staff_client, model)
         "tag": f.TagFactory(name="独居老人"),
         "household": world.household1,
         "resident": world.resident1,
-        "visit": services.record_visit(user=world.worker1.user, household=world.household1),
+        "visit": visits_services.record_visit(user=world.worker1.user, household=world.household1),
     }[model]
     assert client.get(url(model, "add")).status_code == 200
     assert client.get(url(model, "change", obj.pk)).status_code == 200

@@ -1,5 +1,9 @@
 """The residents API (households, residents, tags, visits) for each persona: the owner of a scope,
-a colleague with another scope, and an outsider. ID numbers are masked unless permitted."""
+a colleague with another scope, and an outsider. ID numbers are masked unless permitted.
+
+Over 600 lines on purpose: one test module per API or service layer, long by nature (many
+short, independent tests).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ import pytest
 from django.utils import timezone
 
 from core.validators import id_check_char, make_id_number
-from residents import services
 from residents.models import Household, Resident, Tag, Visit
+from residents.services import visits as visits_services
 from tests import factories as f
 from tests.api_helpers import body_for, client, grant, ids, url
 
@@ -509,7 +513,7 @@ def test_a_follow_up_before_the_visit_is_refused(world):
 
 def test_moving_a_visit_after_its_follow_up_is_refused(world):
     now = timezone.now()
-    visit = services.record_visit(
+    visit = visits_services.record_visit(
         user=world.worker1.user,
         household=world.household1,
         visited_at=now - dt.timedelta(days=10),
@@ -533,9 +537,9 @@ def test_a_superuser_logs_a_visit_only_naming_the_worker(world):
 def visits(world):
     """One visit in grid 1 (by worker 1), one in grid 2 (by worker 2), one in street 2."""
     return [
-        services.record_visit(user=world.worker1.user, household=world.household1),
-        services.record_visit(user=world.worker2.user, household=world.household2),
-        services.record_visit(user=world.worker4.user, household=world.household4),
+        visits_services.record_visit(user=world.worker1.user, household=world.household1),
+        visits_services.record_visit(user=world.worker2.user, household=world.household2),
+        visits_services.record_visit(user=world.worker4.user, household=world.household4),
     ]
 
 
@@ -582,10 +586,10 @@ def test_committee_cannot_change_a_visit(world, visits):
 
 def test_visits_filter_by_time_window_and_method(world):
     now = timezone.now()
-    old = services.record_visit(
+    old = visits_services.record_visit(
         user=world.worker1.user, household=world.household1, visited_at=now - dt.timedelta(days=30)
     )
-    new = services.record_visit(
+    new = visits_services.record_visit(
         user=world.worker1.user, household=world.household1, method=Visit.Method.PHONE
     )
     c = client(world.worker1)
@@ -597,10 +601,10 @@ def test_visits_filter_by_time_window_and_method(world):
 
 def test_visits_are_listed_newest_first(world):
     now = timezone.now()
-    older = services.record_visit(
+    older = visits_services.record_visit(
         user=world.worker1.user, household=world.household1, visited_at=now - dt.timedelta(days=3)
     )
-    newer = services.record_visit(user=world.worker1.user, household=world.household1)
+    newer = visits_services.record_visit(user=world.worker1.user, household=world.household1)
     rows = client(world.worker1).get(url("visits")).json()["results"]
     assert [v["id"] for v in rows] == [newer.id, older.id]
 
@@ -609,7 +613,7 @@ def test_record_visit_refuses_a_household_outside_the_users_area(world):
     from rest_framework.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        services.record_visit(user=world.worker1.user, household=world.household3)
+        visits_services.record_visit(user=world.worker1.user, household=world.household3)
     assert not Visit.objects.exists()
 
 

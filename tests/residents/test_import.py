@@ -26,7 +26,7 @@ from import_export.tmp_storages import CacheStorage
 
 from core.masking import mask_id_number
 from core.validators import make_id_number
-from residents.admin import ResidentAdmin
+from residents.admin.people import ResidentAdmin
 from residents.models import Household, Resident
 from residents.resources import CSV, XLSX, ResidentResource
 from tests import factories as f

@@ -10,8 +10,9 @@ from typing import Any
 from django.urls import reverse
 
 from grids.models import CommitteeMember
-from residents import services
 from residents.models import Need
+from residents.services import needs as needs_services
+from residents.services import ratings as ratings_services
 from tests import factories as f
 from tests.residents.needs_helpers import due, need_in, record
 
@@ -35,7 +36,7 @@ def test_the_board_shows_the_needs_of_the_area_and_filters_the_overdue(world, st
     late = need_in(world, "assigned")
     Need.objects.filter(pk=late.pk).update(due_on=due(-1))
     fresh = need_in(world, "new")
-    elsewhere = services.record_need(
+    elsewhere = needs_services.record_need(
         user=world.worker3.user, title="x", category="other", source="patrol", grid=world.grid3
     )
     c = staff_client(world.committee1, *COMMITTEE)
@@ -171,7 +172,7 @@ def test_the_change_page_edits_details_through_the_service_and_shows_the_timelin
     body = page.content.decode()
     assert "timeline" in body.lower() and "assigned" in body
     form = page.context["adminform"].form
-    assert set(form.fields) == set(services.UPDATABLE)
+    assert set(form.fields) == set(needs_services.UPDATABLE)
     data = {
         "title": need.title,
         "text": "",
@@ -197,13 +198,13 @@ def test_the_change_page_edits_details_through_the_service_and_shows_the_timelin
 
 def test_the_committee_accepts_rectifications_reported_done(world, staff_client):
     need = need_in(world, "resolved")
-    services.rate_need(user=world.resident_user, need=need, level=1)
+    ratings_services.rate_need(user=world.resident_user, need=need, level=1)
     rectification = need.rectification
     c = staff_client(world.committee1, *COMMITTEE)
     selection = {"action": "accept_selected", "_selected_action": [rectification.pk]}
     r = c.post(url("rectification"), selection, follow=True)
     assert "0 rectifications accepted." in [str(m) for m in r.context["messages"]]
-    services.complete_rectification(
+    ratings_services.complete_rectification(
         user=world.worker1.user, rectification=rectification, note="已整改"
     )
     r = c.post(url("rectification"), selection, follow=True)

@@ -17,8 +17,9 @@ from django.utils import timezone
 from PIL import Image
 
 from points.models import Claim
-from residents import services
 from residents.models import Need, NeedPhoto, Visit
+from residents.services import needs as needs_services
+from residents.services import visits as visits_services
 from tests import factories as f
 from tests.api_helpers import client, ids, in_savepoint, points_rules, token_client, url
 from tests.residents.needs_helpers import due, need_in, record
@@ -49,21 +50,21 @@ def spread(world):
     """A need in grids 1, 2, 3 and 4; a micro-wish of community 2 offered to the partner."""
     n = {
         "grid1": record(world),
-        "grid2": services.record_need(
+        "grid2": needs_services.record_need(
             user=world.worker2.user,
             title="垃圾",
             category="environment",
             source="patrol",
             grid=world.grid2,
         ),  # fmt: skip
-        "grid3": services.record_need(
+        "grid3": needs_services.record_need(
             user=world.worker3.user,
             title="树倒了",
             category="safety",
             source="wechat",
             grid=world.grid3,
         ),  # fmt: skip
-        "grid4": services.record_need(
+        "grid4": needs_services.record_need(
             user=world.worker4.user,
             title="纠纷",
             category="dispute",
@@ -71,12 +72,14 @@ def spread(world):
             grid=world.grid4,
         ),  # fmt: skip
     }
-    wish = services.record_need(
+    wish = needs_services.record_need(
         user=world.worker3.user, title="助听器", category="micro_wish", source="visit",
         resident=world.resident3,
     )  # fmt: skip
-    services.accept_need(user=world.worker3.user, need=wish)
-    services.offer_need(user=world.admin1, need=wish, partner_units=[world.partner], due_on=due())
+    needs_services.accept_need(user=world.worker3.user, need=wish)
+    needs_services.offer_need(
+        user=world.admin1, need=wish, partner_units=[world.partner], due_on=due()
+    )
     n["wish"] = wish
     return n
 
@@ -219,7 +222,7 @@ def test_a_bad_need_on_a_visit_refuses_the_whole_visit(world):
 
 
 def test_needs_are_not_added_by_changing_a_visit(world):
-    visit = services.record_visit(user=world.worker1.user, household=world.household1)
+    visit = visits_services.record_visit(user=world.worker1.user, household=world.household1)
     r = client(world.worker1).patch(
         url("visits", visit.pk), {"needs": [{"category": "other", "title": "x"}]}, format="json"
     )
@@ -501,7 +504,7 @@ def test_the_needs_list_filters_by_the_day_recorded(world):
 def test_a_resident_sees_and_rates_a_need_recorded_for_their_household(world):
     need = need_in(world, "resolved", household=world.household1, grid=world.grid1, resident=None)
     assert need.resident_id is None
-    other = services.record_need(
+    other = needs_services.record_need(
         user=world.worker2.user, grid=world.grid2, household=world.household2,
         title="排水沟堵塞", category="infrastructure", source="visit",
     )  # fmt: skip

@@ -1,6 +1,10 @@
 """The needs loop (design §5) through residents.services: record, accept, assign with a due
 date, start, resolve (with a points claim), rate, rectify; reject; escalate; micro-wishes
-offered to partner units and claimed; the daily jobs with the clock moved."""
+offered to partner units and claimed; the daily jobs with the clock moved.
+
+Over 600 lines on purpose: one test module per API or service layer, long by nature (many
+short, independent tests).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,11 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from points.models import Claim, Entry
 from points.services import claims as claims_services
-from residents import services
 from residents.models import Need, NeedEvent, Rating, Rectification
+from residents.services import bulk as bulk_services
+from residents.services import needs as needs_services
+from residents.services import ratings as ratings_services
+from residents.services import visits as visits_services
 from tests import factories as f
 from tests.api_helpers import points_rules
 from tests.residents.needs_helpers import PATH, due, need_in
@@ -38,7 +45,7 @@ def message(exc: pytest.ExceptionInfo) -> str:
 
 def test_a_need_heard_on_a_visit_goes_round_the_loop_and_earns_points(world):
     rules = points_rules(world)
-    visit = services.record_visit(
+    visit = visits_services.record_visit(
         user=world.worker1.user,
         household=world.household1,
         notes="入户走访",
@@ -54,10 +61,12 @@ def test_a_need_heard_on_a_visit_goes_round_the_loop_and_earns_points(world):
         "new",
     )
 
-    services.accept_need(user=world.committee1, need=need)
-    services.assign_need(user=world.committee1, need=need, worker=world.worker1, due_on=due(3))
-    services.start_need(user=world.worker1.user, need=need)
-    need = services.resolve_need(
+    needs_services.accept_need(user=world.committee1, need=need)
+    needs_services.assign_need(
+        user=world.committee1, need=need, worker=world.worker1, due_on=due(3)
+    )
+    needs_services.start_need(user=world.worker1.user, need=need)
+    need = needs_services.resolve_need(
         user=world.worker1.user,
         need=need,
         resolution="换了灯泡",
@@ -76,7 +85,9 @@ def test_a_need_heard_on_a_visit_goes_round_the_loop_and_earns_points(world):
     claims_services.approve_claim(claim=claim, approver=world.committee1)
     assert Entry.objects.get(source_type="claim", source_id=claim.pk).amount == 2
 
-    need = services.rate_need(user=world.resident_user, need=need, level=Rating.Level.SATISFIED)
+    need = ratings_services.rate_need(
+        user=world.resident_user, need=need, level=Rating.Level.SATISFIED
+    )
     assert need.status == "closed" and need.closed_at is not None
     assert kinds(need) == [
         "recorded",
@@ -112,7 +123,7 @@ def test_a_need_heard_on_a_visit_goes_round_the_loop_and_earns_points(world):
 
 def test_a_need_on_a_visit_that_fails_leaves_no_visit_behind(world):
     with pytest.raises(ValidationError) as exc:
-        services.record_visit(
+        visits_services.record_visit(
             user=world.worker1.user,
             household=world.household1,
             needs=[
@@ -130,7 +141,7 @@ def test_a_resolution_with_a_claim_for_someone_outside_the_area_resolves_nothing
     rules = points_rules(world)
     need = need_in(world, "in_progress")
     with pytest.raises(PermissionDenied):
-        services.resolve_need(
+        needs_services.resolve_need(
             user=world.worker1.user,
             need=need,
             resolution="修好了",
@@ -144,7 +155,7 @@ def test_a_resolution_with_a_claim_for_someone_outside_the_area_resolves_nothing
 def test_a_claim_needs_both_resident_and_rule(world):
     need = need_in(world, "in_progress")
     with pytest.raises(ValidationError) as exc:
-        services.resolve_need(
+        needs_services.resolve_need(
             user=world.worker1.user, need=need, resolution="好了", claim_resident=world.resident1
         )
     assert "claim" in exc.value.detail
@@ -153,24 +164,26 @@ def test_a_claim_needs_both_resident_and_rule(world):
 # ---------------------------------------------------------------------------- illegal steps
 
 STEP_CALLS = {
-    "accept": lambda w, n: services.accept_need(user=w.committee1, need=n),
-    "assign": lambda w, n: services.assign_need(
+    "accept": lambda w, n: needs_services.accept_need(user=w.committee1, need=n),
+    "assign": lambda w, n: needs_services.assign_need(
         user=w.committee1, need=n, department="城管", due_on=due()
     ),
-    "offer": lambda w, n: services.offer_need(
+    "offer": lambda w, n: needs_services.offer_need(
         user=w.committee1, need=n, partner_units=[w.partner], due_on=due()
     ),
-    "start": lambda w, n: services.start_need(user=w.worker1.user, need=n),
-    "resolve": lambda w, n: services.resolve_need(user=w.worker1.user, need=n, resolution="好"),
-    "reject": lambda w, n: services.reject_need(user=w.committee1, need=n, reason="不办"),
-    "escalate": lambda w, n: services.escalate_need(user=w.committee1, need=n),
-    "rate": lambda w, n: services.rate_need(user=w.resident_user, need=n, level=4),
+    "start": lambda w, n: needs_services.start_need(user=w.worker1.user, need=n),
+    "resolve": lambda w, n: needs_services.resolve_need(
+        user=w.worker1.user, need=n, resolution="好"
+    ),
+    "reject": lambda w, n: needs_services.reject_need(user=w.committee1, need=n, reason="不办"),
+    "escalate": lambda w, n: needs_services.escalate_need(user=w.committee1, need=n),
+    "rate": lambda w, n: ratings_services.rate_need(user=w.resident_user, need=n, level=4),
 }
 ILLEGAL = [
     (step, status)
     for step in STEP_CALLS
     for status in ALL_STATUSES
-    if status not in services.STEPS[step].allowed_from
+    if status not in needs_services.STEPS[step].allowed_from
 ]
 
 
@@ -181,7 +194,9 @@ def test_every_illegal_step_is_refused_naming_the_statuses_that_allow_it(world, 
         with pytest.raises(ValidationError) as exc:
             STEP_CALLS[step](world, need)
         text = message(exc)
-        allowed = ", ".join(str(Need.Status(s).label) for s in services.STEPS[step].allowed_from)
+        allowed = ", ".join(
+            str(Need.Status(s).label) for s in needs_services.STEPS[step].allowed_from
+        )
         label = str(Need.Status(status).label)
     assert text.startswith(f"This need is {label}: it cannot be ")
     assert text.endswith(f"Allowed only from: {allowed}.")
@@ -193,18 +208,20 @@ def test_every_illegal_step_is_refused_naming_the_statuses_that_allow_it(world, 
 def test_a_rejection_needs_an_explanation_to_the_resident(world):
     need = need_in(world, "accepted")
     with pytest.raises(ValidationError) as exc:
-        services.reject_need(user=world.committee1, need=need, reason="  ")
+        needs_services.reject_need(user=world.committee1, need=need, reason="  ")
     assert "reason" in exc.value.detail
-    need = services.reject_need(user=world.committee1, need=need, reason="属于物业职责，已告知")
+    need = needs_services.reject_need(
+        user=world.committee1, need=need, reason="属于物业职责，已告知"
+    )
     assert (need.status, need.rejection_reason) == ("rejected", "属于物业职责，已告知")
     assert need.events.get(kind="rejected").note == "属于物业职责，已告知"
 
 
 def test_a_rated_need_cannot_be_rated_again(world):
     need = need_in(world, "resolved")
-    services.rate_need(user=world.resident_user, need=need, level=1)
+    ratings_services.rate_need(user=world.resident_user, need=need, level=1)
     with pytest.raises(ValidationError) as exc:
-        services.rate_need(user=world.resident_user, need=need, level=5)
+        ratings_services.rate_need(user=world.resident_user, need=need, level=5)
     assert "level" in exc.value.detail
 
 
@@ -214,17 +231,17 @@ def test_a_rated_need_cannot_be_rated_again(world):
 def test_a_worker_of_another_grid_cannot_touch_the_need(world):
     need = need_in(world, "new")
     with pytest.raises(PermissionDenied):
-        services.accept_need(user=world.worker2.user, need=need)
+        needs_services.accept_need(user=world.worker2.user, need=need)
     with pytest.raises(PermissionDenied):
-        services.accept_need(user=world.committee3, need=need)
+        needs_services.accept_need(user=world.committee3, need=need)
 
 
 def test_the_worker_it_is_assigned_to_works_on_it_from_another_grid(world):
     need = need_in(world, "accepted")
-    services.assign_need(user=world.committee1, need=need, worker=world.worker2, due_on=due())
+    needs_services.assign_need(user=world.committee1, need=need, worker=world.worker2, due_on=due())
     assert Need.objects.for_user(world.worker2.user).filter(pk=need.pk).exists()
-    services.start_need(user=world.worker2.user, need=need)
-    services.resolve_need(user=world.worker2.user, need=need, resolution="处理完毕")
+    needs_services.start_need(user=world.worker2.user, need=need)
+    needs_services.resolve_need(user=world.worker2.user, need=need, resolution="处理完毕")
 
 
 def test_a_need_is_assigned_to_one_worker_department_or_unit_of_its_community(world):
@@ -236,16 +253,18 @@ def test_a_need_is_assigned_to_one_worker_department_or_unit_of_its_community(wo
         ({"partner_unit": world.partner}, "partner_unit"),  # its agreement is with community 2
     ]:
         with pytest.raises(ValidationError) as exc:
-            services.assign_need(user=world.committee1, need=need, due_on=due(), **kwargs)
+            needs_services.assign_need(user=world.committee1, need=need, due_on=due(), **kwargs)
         assert field in exc.value.detail
     with pytest.raises(ValidationError) as exc:
-        services.assign_need(user=world.committee1, need=need, department="城管", due_on=due(-1))
+        needs_services.assign_need(
+            user=world.committee1, need=need, department="城管", due_on=due(-1)
+        )
     assert "due_on" in exc.value.detail
 
 
 def test_reassigning_hands_the_need_on_and_clears_the_other_assignee(world):
     need = need_in(world, "in_progress")
-    need = services.assign_need(
+    need = needs_services.assign_need(
         user=world.committee1, need=need, department="城管局", due_on=due(9)
     )
     assert (need.status, need.assigned_worker, need.assigned_department, need.due_on) == (
@@ -263,17 +282,19 @@ def test_only_the_resident_the_need_is_about_rates_it(world):
     world.resident2.save(update_fields=["user"])
     for user in (other, world.worker1.user, world.committee1):
         with pytest.raises(PermissionDenied):
-            services.rate_need(user=user, need=need, level=5)
+            ratings_services.rate_need(user=user, need=need, level=5)
 
 
 def test_a_household_need_is_rated_by_a_resident_of_the_household(world):
     need = need_in(world, "resolved", household=world.household1)
     assert need.resident is None
-    assert services.rate_need(user=world.resident_user, need=need, level=3).status == "closed"
+    assert (
+        ratings_services.rate_need(user=world.resident_user, need=need, level=3).status == "closed"
+    )
 
 
 def test_a_resident_reports_a_need_for_themselves_whatever_the_request_says(world):
-    need = services.record_need(
+    need = needs_services.record_need(
         user=world.resident_user,
         title="楼道灯坏了",
         category="infrastructure",
@@ -294,19 +315,19 @@ def test_a_resident_reports_a_need_for_themselves_whatever_the_request_says(worl
 def test_a_partner_contact_or_a_stranger_records_no_need(world):
     for user in (world.partner_user, world.stranger):
         with pytest.raises(PermissionDenied):
-            services.record_need(user=user, title="x", category="other", grid=world.grid3)
+            needs_services.record_need(user=user, title="x", category="other", grid=world.grid3)
 
 
 def test_a_worker_records_needs_only_in_their_grids(world):
     with pytest.raises(PermissionDenied):
-        services.record_need(
+        needs_services.record_need(
             user=world.worker1.user, title="x", category="other", source="patrol", grid=world.grid2
         )
 
 
 def test_the_grid_comes_from_the_household_and_must_agree_with_it(world):
     with pytest.raises(ValidationError) as exc:
-        services.record_need(
+        needs_services.record_need(
             user=world.committee1,
             title="x",
             category="other",
@@ -316,7 +337,9 @@ def test_the_grid_comes_from_the_household_and_must_agree_with_it(world):
         )
     assert "household" in exc.value.detail
     with pytest.raises(ValidationError) as exc:
-        services.record_need(user=world.committee1, title="x", category="other", source="wechat")
+        needs_services.record_need(
+            user=world.committee1, title="x", category="other", source="wechat"
+        )
     assert "grid" in exc.value.detail
 
 
@@ -328,15 +351,15 @@ def test_a_micro_wish_is_offered_to_partner_units_and_claimed_by_one(world):
     other = f.PartnerUnitFactory(name="区人社局")
     other.contacts.add(other_user)
     other.agreements.create(community=world.community2, signed_on=dt.date(2025, 1, 1))
-    wish = services.record_need(
+    wish = needs_services.record_need(
         user=world.worker3.user,
         title="想要一副老花镜",
         category="micro_wish",
         source="visit",
         resident=world.resident3,
     )
-    services.accept_need(user=world.worker3.user, need=wish)
-    wish = services.offer_need(
+    needs_services.accept_need(user=world.worker3.user, need=wish)
+    wish = needs_services.offer_need(
         user=f.committee_member(world.community2, "committee2").user,
         need=wish,
         partner_units=[world.partner, other],
@@ -346,15 +369,17 @@ def test_a_micro_wish_is_offered_to_partner_units_and_claimed_by_one(world):
     for user in (world.partner_user, other_user):
         assert Need.objects.for_user(user).filter(pk=wish.pk).exists()
 
-    wish = services.claim_need(user=world.partner_user, need=wish)
+    wish = needs_services.claim_need(user=world.partner_user, need=wish)
     assert (wish.status, wish.assigned_partner, wish.due_on) == ("assigned", world.partner, due(14))
     # The other unit's offer is withdrawn: it no longer sees the wish, nor may claim it.
     assert not Need.objects.for_user(other_user).filter(pk=wish.pk).exists()
     with pytest.raises(ValidationError):
-        services.claim_need(user=other_user, need=wish)
+        needs_services.claim_need(user=other_user, need=wish)
 
-    services.start_need(user=world.partner_user, need=wish)
-    wish = services.resolve_need(user=world.partner_user, need=wish, resolution="已送到老人家中")
+    needs_services.start_need(user=world.partner_user, need=wish)
+    wish = needs_services.resolve_need(
+        user=world.partner_user, need=wish, resolution="已送到老人家中"
+    )
     assert wish.status == "resolved"
     assert kinds(wish) == ["recorded", "accepted", "offered", "claimed", "started", "resolved"]
 
@@ -362,13 +387,13 @@ def test_a_micro_wish_is_offered_to_partner_units_and_claimed_by_one(world):
 def test_only_micro_wishes_are_offered_and_only_to_units_of_the_community(world):
     need = need_in(world, "accepted")
     with pytest.raises(ValidationError) as exc:
-        services.offer_need(
+        needs_services.offer_need(
             user=world.committee1, need=need, partner_units=[world.partner], due_on=due()
         )
     assert "category" in exc.value.detail
     wish = need_in(world, "accepted", category="micro_wish")
     with pytest.raises(ValidationError) as exc:
-        services.offer_need(
+        needs_services.offer_need(
             user=world.committee1, need=wish, partner_units=[world.partner], due_on=due()
         )
     assert "partner_units" in exc.value.detail
@@ -377,22 +402,22 @@ def test_only_micro_wishes_are_offered_and_only_to_units_of_the_community(world)
 def test_a_partner_unit_not_offered_the_wish_cannot_claim_it(world):
     wish = need_in(world, "accepted", category="micro_wish")
     with pytest.raises(PermissionDenied):
-        services.claim_need(user=world.partner_user, need=wish)
+        needs_services.claim_need(user=world.partner_user, need=wish)
 
 
 def test_a_partner_works_only_on_what_is_assigned_to_its_unit(world):
     world.partner.agreements.create(community=world.community1, signed_on=dt.date(2025, 1, 1))
     wish = need_in(world, "accepted", category="micro_wish")
-    services.offer_need(
+    needs_services.offer_need(
         user=world.committee1, need=wish, partner_units=[world.partner], due_on=due()
     )
-    services.assign_need(user=world.committee1, need=wish, worker=world.worker1, due_on=due())
+    needs_services.assign_need(user=world.committee1, need=wish, worker=world.worker1, due_on=due())
     with pytest.raises(PermissionDenied):
-        services.start_need(user=world.partner_user, need=wish)
+        needs_services.start_need(user=world.partner_user, need=wish)
     # Assigning withdrew the offer.
     assert not wish.offered_to.exists()
     with pytest.raises(PermissionDenied):
-        services.accept_need(user=world.partner_user, need=need_in(world, "new"))
+        needs_services.accept_need(user=world.partner_user, need=need_in(world, "new"))
 
 
 # ---------------------------------------------------------------------------- ratings, 整改
@@ -400,7 +425,7 @@ def test_a_partner_works_only_on_what_is_assigned_to_its_unit(world):
 
 def test_a_low_rating_opens_a_rectification_that_closes_the_need_once_accepted(world):
     need = need_in(world, "resolved")
-    need = services.rate_need(
+    need = ratings_services.rate_need(
         user=world.resident_user, need=need, level=Rating.Level.DISSATISFIED, comment="还是暗"
     )
     assert need.status == "resolved"
@@ -411,26 +436,26 @@ def test_a_low_rating_opens_a_rectification_that_closes_the_need_once_accepted(w
     )  # NEED_RECTIFICATION_DAYS
 
     with pytest.raises(ValidationError):
-        services.accept_rectification(user=world.committee1, rectification=rectification)
+        ratings_services.accept_rectification(user=world.committee1, rectification=rectification)
     with pytest.raises(ValidationError) as exc:
-        services.complete_rectification(
+        ratings_services.complete_rectification(
             user=world.worker1.user, rectification=rectification, note=""
         )
     assert "note" in exc.value.detail
-    services.complete_rectification(
+    ratings_services.complete_rectification(
         user=world.worker1.user, rectification=rectification, note="换成了LED灯"
     )
-    services.return_rectification(
+    ratings_services.return_rectification(
         user=world.committee1, rectification=rectification, note="还有一盏没换"
     )
     rectification.refresh_from_db()
     assert rectification.status == "open"
-    services.complete_rectification(
+    ratings_services.complete_rectification(
         user=world.worker1.user, rectification=rectification, note="两盏都换了"
     )
     with pytest.raises(PermissionDenied):
-        services.accept_rectification(user=world.committee3, rectification=rectification)
-    rectification = services.accept_rectification(
+        ratings_services.accept_rectification(user=world.committee3, rectification=rectification)
+    rectification = ratings_services.accept_rectification(
         user=world.committee1, rectification=rectification
     )
     assert rectification.status == "accepted" and rectification.accepted_by == world.committee1
@@ -449,7 +474,7 @@ def test_a_low_rating_opens_a_rectification_that_closes_the_need_once_accepted(w
 
 @pytest.mark.parametrize("level", [5, 4, 3])
 def test_a_good_or_neutral_rating_closes_the_need(world, level):
-    need = services.rate_need(
+    need = ratings_services.rate_need(
         user=world.resident_user, need=need_in(world, "resolved"), level=level
     )
     assert need.status == "closed"
@@ -467,9 +492,11 @@ def test_an_overdue_need_goes_to_the_community_then_the_street_once_each(world):
     monday = dt.date(2026, 3, 2)
     with time_machine.travel(_at(monday - dt.timedelta(days=3)), tick=False):
         late = need_in(world, "assigned")
-        services.assign_need(user=world.committee1, need=late, department="水务", due_on=monday)
+        needs_services.assign_need(
+            user=world.committee1, need=late, department="水务", due_on=monday
+        )
         on_time = need_in(world, "in_progress")
-        services.assign_need(
+        needs_services.assign_need(
             user=world.committee1, need=on_time, department="水务", due_on=monday + dt.timedelta(9)
         )
         done = need_in(world, "resolved")
@@ -477,17 +504,17 @@ def test_an_overdue_need_goes_to_the_community_then_the_street_once_each(world):
     done.save(update_fields=["due_on"])
 
     with time_machine.travel(_at(monday), tick=False):
-        assert services.escalate_overdue_needs() == 0  # due today is not overdue
+        assert bulk_services.escalate_overdue_needs() == 0  # due today is not overdue
     with time_machine.travel(_at(monday + dt.timedelta(days=1)), tick=False):
-        assert services.escalate_overdue_needs() == 1
-        assert services.escalate_overdue_needs() == 0
+        assert bulk_services.escalate_overdue_needs() == 1
+        assert bulk_services.escalate_overdue_needs() == 0
     late.refresh_from_db()
     assert late.escalation == Need.Escalation.COMMUNITY
     with time_machine.travel(_at(monday + dt.timedelta(days=2)), tick=False):
-        assert services.escalate_overdue_needs() == 0
+        assert bulk_services.escalate_overdue_needs() == 0
     with time_machine.travel(_at(monday + dt.timedelta(days=3)), tick=False):
-        assert services.escalate_overdue_needs() == 1
-        assert services.escalate_overdue_needs() == 0
+        assert bulk_services.escalate_overdue_needs() == 1
+        assert bulk_services.escalate_overdue_needs() == 0
     late.refresh_from_db()
     assert late.escalation == Need.Escalation.STREET
     events = late.events.filter(kind="escalated").order_by("at")
@@ -500,7 +527,7 @@ def test_an_overdue_need_goes_to_the_community_then_the_street_once_each(world):
 def test_a_need_found_long_overdue_goes_straight_to_the_street(world):
     need = need_in(world, "assigned")
     with time_machine.travel(timezone.now() + dt.timedelta(days=30)):
-        assert services.escalate_overdue_needs() == 1
+        assert bulk_services.escalate_overdue_needs() == 1
     need.refresh_from_db()
     assert need.escalation == Need.Escalation.STREET
     assert need.events.filter(kind="escalated").count() == 1
@@ -508,10 +535,10 @@ def test_a_need_found_long_overdue_goes_straight_to_the_street(world):
 
 def test_escalating_by_hand_goes_up_one_level_and_stops_at_the_street(world):
     need = need_in(world, "new")
-    services.escalate_need(user=world.worker1.user, need=need, note="居民多次反映")
-    services.escalate_need(user=world.committee1, need=need)
+    needs_services.escalate_need(user=world.worker1.user, need=need, note="居民多次反映")
+    needs_services.escalate_need(user=world.committee1, need=need)
     with pytest.raises(ValidationError) as exc:
-        services.escalate_need(user=world.admin1, need=need)
+        needs_services.escalate_need(user=world.admin1, need=need)
     assert "escalation" in exc.value.detail
     need.refresh_from_db()
     assert need.escalation == Need.Escalation.STREET
@@ -521,12 +548,12 @@ def test_resolved_needs_nobody_rated_close_after_the_rating_days(world, settings
     settings.NEED_RATING_DAYS = 7
     need = need_in(world, "resolved")
     rated_low = need_in(world, "resolved")
-    services.rate_need(user=world.resident_user, need=rated_low, level=1)
+    ratings_services.rate_need(user=world.resident_user, need=rated_low, level=1)
     with time_machine.travel(timezone.now() + dt.timedelta(days=6)):
-        assert services.close_unrated_needs() == 0
+        assert bulk_services.close_unrated_needs() == 0
     with time_machine.travel(timezone.now() + dt.timedelta(days=8)):
-        assert services.close_unrated_needs() == 1
-        assert services.close_unrated_needs() == 0
+        assert bulk_services.close_unrated_needs() == 1
+        assert bulk_services.close_unrated_needs() == 0
     need.refresh_from_db()
     rated_low.refresh_from_db()
     assert need.status == "closed" and need.closed_at is not None
@@ -541,11 +568,11 @@ def test_resolved_needs_nobody_rated_close_after_the_rating_days(world, settings
 def test_bulk_assignment_assigns_what_it_may_and_skips_the_rest(world):
     mine = [need_in(world, "accepted") for _ in range(3)]
     new = need_in(world, "new")
-    other_community = services.record_need(
+    other_community = needs_services.record_need(
         user=world.worker3.user, title="x", category="other", source="patrol", grid=world.grid3
     )
-    services.accept_need(user=world.worker3.user, need=other_community)
-    result = services.bulk_assign_needs(
+    needs_services.accept_need(user=world.worker3.user, need=other_community)
+    result = bulk_services.bulk_assign_needs(
         user=world.admin1,
         needs=Need.objects.all(),
         worker=world.worker2,
@@ -562,25 +589,25 @@ def test_bulk_assignment_assigns_what_it_may_and_skips_the_rest(world):
         assert need.events.filter(kind="assigned", actor=world.admin1).count() == 1
     new.refresh_from_db()
     assert new.status == "new"
-    result = services.bulk_accept_needs(user=world.committee1, needs=Need.objects.all())
+    result = bulk_services.bulk_accept_needs(user=world.committee1, needs=Need.objects.all())
     assert (result.done, result.skipped) == (1, 4)
 
 
 def test_changing_details_is_on_the_timeline_and_closed_needs_stay_as_they_were(world):
     need = need_in(world, "new")
-    services.update_need(user=world.worker1.user, need=need, priority=4, title="路灯不亮")
+    needs_services.update_need(user=world.worker1.user, need=need, priority=4, title="路灯不亮")
     assert need.events.get(kind="updated").data == {"fields": ["priority"]}
     closed = need_in(world, "closed")
     with pytest.raises(ValidationError):
-        services.update_need(user=world.committee1, need=closed, priority=1)
+        needs_services.update_need(user=world.committee1, need=closed, priority=1)
     with pytest.raises(ValidationError) as exc:
-        services.update_need(user=world.committee1, need=need, grid=world.grid2)
+        needs_services.update_need(user=world.committee1, need=need, grid=world.grid2)
     assert "grid" in exc.value.detail
 
 
 def test_record_event_is_how_other_apps_write_on_the_timeline(world):
     need = need_in(world, "accepted")
-    services.record_event(
+    needs_services.record_event(
         need=need, kind=NeedEvent.Kind.COUNCIL, actor=world.committee1, data={"council": 1}
     )
     assert kinds(need)[-1] == "council"

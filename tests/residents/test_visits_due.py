@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from residents import services
 from residents.models import Tag, Visit
+from residents.services import visits as visits_services
 from tests import factories as f
 from tests.api_helpers import client, url
 
@@ -38,7 +38,7 @@ def visit(world, household, *, days_ago: float = 0, at: dt.datetime | None = Non
         world.household3.pk: world.worker3,
         world.household4.pk: world.worker4,
     }[household.pk]
-    return services.record_visit(
+    return visits_services.record_visit(
         user=worker.user,
         household=household,
         visited_at=at or NOW - dt.timedelta(days=days_ago),

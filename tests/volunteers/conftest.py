@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from points.models import Rule
 from tests import factories as f
-from volunteers import services
 from volunteers.models import Membership
+from volunteers.services import activities as activities_services
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def new_activity(v, *, team=None, user=None, starts_in=dt.timedelta(days=2), hou
     """An activity of team A (by default), created through the service by its leader;
     a negative `starts_in` makes one that has started (recorded afterwards)."""
     starts = timezone.now() + starts_in
-    return services.create_activity(
+    return activities_services.create_activity(
         user=user or v.leader_a,
         team=team or v.team_a,
         title=kw.pop("title", "调解邻里纠纷"),

@@ -13,8 +13,10 @@ from django.urls import reverse
 from tests import factories as f
 from tests.api_helpers import client, fresh
 from tests.volunteers.conftest import new_activity
-from volunteers import access, services
+from volunteers import access
 from volunteers.models import Activity, Membership, PartnerOrganisation, Team
+from volunteers.services import activities as activities_services
+from volunteers.services import teams as teams_services
 
 
 def persona(world: Any, vol: Any, who: str) -> Any:
@@ -84,11 +86,11 @@ def test_deleting_a_team_is_for_those_who_run_its_community(world, vol, who, all
     team = f.VolunteerTeamFactory(community=world.community2, name="新队")
     user = fresh(persona(world, vol, who))
     if allowed:
-        services.delete_team(user=user, team=team)
+        teams_services.delete_team(user=user, team=team)
         assert not Team.objects.filter(pk=team.pk).exists()
     else:
         with pytest.raises(PermissionDenied):
-            services.delete_team(user=user, team=team)
+            teams_services.delete_team(user=user, team=team)
         assert Team.objects.filter(pk=team.pk).exists()
 
 
@@ -107,16 +109,16 @@ def test_the_api_deletes_a_team_through_the_service(world, vol):
 def test_deleting_a_partner_organisation_is_for_those_who_run_its_community(
     world, vol, who, allowed
 ):
-    organisation = services.save_partner_organisation(
+    organisation = teams_services.save_partner_organisation(
         user=vol.committee2, community=world.community2, name="律所", service="免费法律咨询"
     )
     user = fresh(persona(world, vol, who))
     if allowed:
-        services.delete_partner_organisation(user=user, organisation=organisation)
+        teams_services.delete_partner_organisation(user=user, organisation=organisation)
         assert not PartnerOrganisation.objects.filter(pk=organisation.pk).exists()
     else:
         with pytest.raises(PermissionDenied):
-            services.delete_partner_organisation(user=user, organisation=organisation)
+            teams_services.delete_partner_organisation(user=user, organisation=organisation)
         assert PartnerOrganisation.objects.filter(pk=organisation.pk).exists()
 
 
@@ -127,11 +129,11 @@ def test_removing_a_member_is_for_those_who_manage_the_team(world, vol, who, all
     row = vol.others[0]
     user = fresh(persona(world, vol, who))
     if allowed:
-        services.remove_member(user=user, membership=row)
+        teams_services.remove_member(user=user, membership=row)
         assert not Membership.objects.filter(pk=row.pk).exists()
     else:
         with pytest.raises(PermissionDenied):
-            services.remove_member(user=user, membership=row)
+            teams_services.remove_member(user=user, membership=row)
         assert Membership.objects.filter(pk=row.pk).exists()
 
 
@@ -150,7 +152,7 @@ def test_the_admin_deletes_an_empty_activity_through_the_service(world, vol, sta
 
 def test_the_admin_keeps_an_activity_members_signed_up_for(world, vol, staff_client):
     activity = new_activity(vol)
-    services.sign_up(user=vol.member_user, activity=activity)
+    activities_services.sign_up(user=vol.member_user, activity=activity)
     admin = staff_client(vol.leader_a, "view_activity", "delete_activity")
     path = admin_delete("activity", activity.pk)
     response = admin.post(path, {"post": "yes"}, HTTP_ACCEPT_LANGUAGE="en")
@@ -163,7 +165,7 @@ def test_the_admin_keeps_an_activity_members_signed_up_for(world, vol, staff_cli
 
 def test_the_admins_delete_selected_skips_what_the_service_refuses(world, vol, staff_client):
     kept, dropped = new_activity(vol, title="有人报名"), new_activity(vol, title="无人报名")
-    services.sign_up(user=vol.member_user, activity=kept)
+    activities_services.sign_up(user=vol.member_user, activity=kept)
     admin = staff_client(vol.leader_a, "view_activity", "delete_activity")
     response = admin.post(
         reverse("admin:volunteers_activity_changelist"),

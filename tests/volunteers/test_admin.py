@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from points.models import Claim
 from tests.volunteers.conftest import new_activity
-from volunteers import services
 from volunteers.models import Activity
+from volunteers.services import activities as activities_services
 
 MODELS = ["team", "activity", "partnerorganisation"]
 
@@ -56,7 +56,7 @@ def test_the_committee_lists_only_the_teams_of_their_community(world, vol, staff
 
 def test_the_activity_page_shows_sign_ups_and_attendance(world, vol, staff_client):
     activity = new_activity(vol, starts_in=dt.timedelta(hours=2))
-    services.sign_up(user=vol.member_user, activity=activity)
+    activities_services.sign_up(user=vol.member_user, activity=activity)
     client = staff_client(vol.committee2, "view_activity", "change_activity")
     r = client.get(url("activity", "change", activity.pk))
     assert r.status_code == 200
@@ -65,7 +65,7 @@ def test_the_activity_page_shows_sign_ups_and_attendance(world, vol, staff_clien
 
 def test_mark_done_completes_through_the_service_once(world, vol, staff_client):
     activity = new_activity(vol, starts_in=-dt.timedelta(days=1), hours=2)
-    services.check_in(
+    activities_services.check_in(
         user=vol.leader_a, activity=activity, membership=vol.member, at=activity.starts_at
     )
     client = staff_client(vol.committee2, "view_activity", "change_activity")
@@ -79,8 +79,10 @@ def test_mark_done_completes_through_the_service_once(world, vol, staff_client):
 
 def test_raising_the_capacity_in_the_admin_moves_the_waitlist_up(world, vol, staff_client):
     activity = new_activity(vol, capacity=1)
-    services.sign_up(user=vol.member_user, activity=activity)
-    waiting = services.sign_up(user=vol.leader_a, activity=activity, membership=vol.others[0])
+    activities_services.sign_up(user=vol.member_user, activity=activity)
+    waiting = activities_services.sign_up(
+        user=vol.leader_a, activity=activity, membership=vol.others[0]
+    )
     client = staff_client(vol.committee2, "view_activity", "change_activity")
     tz_start = activity.starts_at.astimezone()
     body = {

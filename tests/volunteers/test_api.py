@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 from points.models import Claim
 from tests.api_helpers import client, ids, url
 from tests.volunteers.conftest import new_activity
-from volunteers import services
 from volunteers.models import Activity, Attendance, Membership, PartnerOrganisation, Signup
+from volunteers.services import activities as activities_services
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
@@ -305,10 +305,10 @@ def test_a_leader_of_another_team_cannot_record_attendance(world, vol):
 
 def test_complete_through_the_api_is_idempotent(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(days=1), hours=3)
-    services.check_in(
+    activities_services.check_in(
         user=vol.leader_a, activity=activity, membership=vol.member, at=activity.starts_at
     )
-    services.check_out(
+    activities_services.check_out(
         user=vol.leader_a, activity=activity, membership=vol.member, at=activity.ends_at
     )
     path = action("activities", activity.id, "complete")
@@ -344,7 +344,7 @@ def test_cancelling_then_completing_names_the_allowed_states(world, vol):
 
 def test_an_activity_with_sign_ups_is_cancelled_not_deleted(world, vol):
     activity = new_activity(vol)
-    services.sign_up(user=vol.member_user, activity=activity)
+    activities_services.sign_up(user=vol.member_user, activity=activity)
     assert client(vol.leader_a).delete(url("activities", activity.id)).status_code == 400
     empty = new_activity(vol)
     assert client(vol.leader_a).delete(url("activities", empty.id)).status_code == 204
@@ -352,7 +352,7 @@ def test_an_activity_with_sign_ups_is_cancelled_not_deleted(world, vol):
 
 def test_a_done_activity_cannot_be_edited(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(days=1))
-    services.complete_activity(user=vol.leader_a, activity=activity)
+    activities_services.complete_activity(user=vol.leader_a, activity=activity)
     r = client(vol.leader_a).patch(url("activities", activity.id), {"title": "x"}, format="json")
     assert r.status_code == 400
 
@@ -415,16 +415,16 @@ def done_activities(world, vol):
         start = dt.datetime(year, month, 10, 22, tzinfo=tz)
         activity = new_activity(vol, starts_in=start - timezone.now(), hours=4)
         for member in (vol.member, vol.others[0]):
-            services.check_in(
+            activities_services.check_in(
                 user=vol.leader_a, activity=activity, membership=member, at=activity.starts_at
             )
-            services.check_out(
+            activities_services.check_out(
                 user=vol.leader_a,
                 activity=activity,
                 membership=member,
                 at=activity.starts_at + dt.timedelta(hours=hours),
             )
-        services.complete_activity(user=vol.leader_a, activity=activity)
+        activities_services.complete_activity(user=vol.leader_a, activity=activity)
         made.append(activity)
     return year, made
 

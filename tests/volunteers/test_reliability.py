@@ -13,8 +13,8 @@ from points.models import Claim
 from tests import factories as f
 from tests.reliability.test_ledger_concurrency import race, user
 from tests.volunteers.conftest import new_activity
-from volunteers import services
 from volunteers.models import Attendance, Signup
+from volunteers.services import activities as activities_services
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +37,9 @@ def test_twenty_concurrent_sign_ups_for_five_places_confirm_exactly_five(world, 
     leader = vol.leader_a.pk
 
     def sign_up(i: int) -> Signup:
-        return services.sign_up(user=user(leader), activity=activity, membership=crowd[i])
+        return activities_services.sign_up(
+            user=user(leader), activity=activity, membership=crowd[i]
+        )
 
     results, errors = race(sign_up, threads=THREADS)
     assert errors == []
@@ -53,10 +55,10 @@ def test_withdrawals_racing_sign_ups_never_overfill(world, vol):
     crowd = members(world, vol, THREADS)
     leader = vol.leader_a.pk
     for m in crowd[:CAPACITY]:
-        services.sign_up(user=vol.leader_a, activity=activity, membership=m)
+        activities_services.sign_up(user=vol.leader_a, activity=activity, membership=m)
 
     def job(i: int) -> Signup:
-        act = services.withdraw if i < CAPACITY else services.sign_up
+        act = activities_services.withdraw if i < CAPACITY else activities_services.sign_up
         return act(user=user(leader), activity=activity, membership=crowd[i])
 
     results, errors = race(job, threads=THREADS)
@@ -73,7 +75,7 @@ def test_the_same_member_signing_up_from_many_threads_signs_up_once(world, vol):
     member = vol.member_user.pk
 
     def sign_up(i: int) -> Signup:
-        return services.sign_up(user=user(member), activity=activity)
+        return activities_services.sign_up(user=user(member), activity=activity)
 
     results, errors = race(sign_up, threads=10)
     assert errors == []
@@ -84,11 +86,13 @@ def test_the_same_member_signing_up_from_many_threads_signs_up_once(world, vol):
 def test_completing_from_many_threads_claims_once(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(days=1), hours=3)
     for m in (vol.member, *vol.others):
-        services.check_in(user=vol.leader_a, activity=activity, membership=m, at=activity.starts_at)
+        activities_services.check_in(
+            user=vol.leader_a, activity=activity, membership=m, at=activity.starts_at
+        )
     leader, committee = vol.leader_a.pk, vol.committee2.pk
 
     def complete(i: int) -> object:
-        return services.complete_activity(
+        return activities_services.complete_activity(
             user=user(leader if i % 2 else committee), activity=activity
         )
 

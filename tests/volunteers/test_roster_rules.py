@@ -19,8 +19,8 @@ from core.scope import resolve_scope
 from points.models import Rule
 from tests import factories as f
 from tests.api_helpers import client, fresh, url
-from volunteers import services
 from volunteers.models import Membership, Team
+from volunteers.services import teams as teams_services
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 LEADER_REFUSED = "Only the committee of the community or the street admin chooses"
@@ -167,8 +167,10 @@ def test_a_leader_may_step_down_and_keep_their_login(world, vol):
 
 
 def test_a_former_leader_is_brought_back_as_leader_by_the_committee_only(world, vol):
-    services.update_member(user=vol.committee2, membership=vol.leader_a_membership, active=False)
-    services.update_member(user=vol.committee2, membership=vol.member, role="leader")
+    teams_services.update_member(
+        user=vol.committee2, membership=vol.leader_a_membership, active=False
+    )
+    teams_services.update_member(user=vol.committee2, membership=vol.member, role="leader")
     vol.member_user.groups.add(Group.objects.get(name="team_leader"))
     path = members_url(vol.team_a, vol.leader_a_membership)
     body = {"active": True, "role": "leader"}

@@ -17,12 +17,14 @@ from points.services import claims as claims_services
 from tests import factories as f
 from tests.api_helpers import fresh
 from tests.volunteers.conftest import new_activity
-from volunteers import access, services
+from volunteers import access
 from volunteers.models import Activity, Attendance, Membership, Signup
+from volunteers.services import activities as activities_services
+from volunteers.services import teams as teams_services
 
 
 def sign_up(v, activity, membership):
-    return services.sign_up(user=v.leader_a, activity=activity, membership=membership)
+    return activities_services.sign_up(user=v.leader_a, activity=activity, membership=membership)
 
 
 # ---------------------------------------------------------------------------- scope
@@ -45,7 +47,9 @@ def test_a_leader_by_their_resident_login_is_scoped_to_the_team_too(world, vol):
 
 def test_a_former_leader_or_a_plain_member_leads_no_team(world, vol):
     assert not resolve_scope(vol.member_user).team_ids
-    services.update_member(user=vol.committee2, membership=vol.leader_a_membership, active=False)
+    teams_services.update_member(
+        user=vol.committee2, membership=vol.leader_a_membership, active=False
+    )
     assert not resolve_scope(fresh(vol.leader_a)).team_ids
 
 
@@ -57,7 +61,7 @@ def test_the_scope_of_a_team_leader_is_not_empty(world, vol):
 
 
 def test_naming_a_new_leader_makes_the_old_one_a_member(world, vol):
-    services.update_member(user=vol.committee2, membership=vol.member, role="leader")
+    teams_services.update_member(user=vol.committee2, membership=vol.member, role="leader")
     vol.leader_a_membership.refresh_from_db()
     assert vol.leader_a_membership.role == "member"
     assert vol.team_a.leader == vol.member
@@ -65,18 +69,18 @@ def test_naming_a_new_leader_makes_the_old_one_a_member(world, vol):
 
 def test_a_member_must_live_in_the_teams_community(world, vol):
     with pytest.raises(ValidationError):
-        services.add_member(user=vol.committee2, team=vol.team_a, resident=world.resident1)
+        teams_services.add_member(user=vol.committee2, team=vol.team_a, resident=world.resident1)
 
 
 def test_a_former_member_comes_back_on_the_same_membership(world, vol):
-    services.update_member(user=vol.leader_a, membership=vol.member, active=False)
-    again = services.add_member(user=vol.leader_a, team=vol.team_a, resident=world.resident3)
+    teams_services.update_member(user=vol.leader_a, membership=vol.member, active=False)
+    again = teams_services.add_member(user=vol.leader_a, team=vol.team_a, resident=world.resident3)
     assert again.pk == vol.member.pk and again.active
 
 
 def test_the_leader_of_team_a_cannot_manage_team_b(world, vol):
     with pytest.raises(PermissionDenied):
-        services.add_member(user=vol.leader_a, team=vol.team_b, resident=world.resident3)
+        teams_services.add_member(user=vol.leader_a, team=vol.team_b, resident=world.resident3)
     with pytest.raises(PermissionDenied):
         new_activity(vol, team=vol.team_b, user=vol.leader_a)
 
@@ -88,20 +92,20 @@ def test_the_hours_rule_is_a_fixed_reward_rule_of_the_community(world, vol):
         community=world.community1, code="x", name="x", category="reward", points=1
     )
     with pytest.raises(ValidationError):
-        services.create_team(
+        teams_services.create_team(
             user=vol.committee2, community=world.community2, name="新队", hours_rule=elsewhere
         )
     fine = Rule.objects.create(
         community=world.community2, code="fine", name="罚", category="deduction", points=1
     )
     with pytest.raises(ValidationError):
-        services.update_team(user=vol.committee2, team=vol.team_b, hours_rule=fine)
+        teams_services.update_team(user=vol.committee2, team=vol.team_b, hours_rule=fine)
 
 
 def test_a_team_leader_cannot_choose_what_the_hours_are_worth(world, vol):
     with pytest.raises(PermissionDenied):
-        services.update_team(user=vol.leader_b, team=vol.team_b, hours_rule=vol.hour_rule)
-    team = services.update_team(user=vol.leader_b, team=vol.team_b, description="周末服务")
+        teams_services.update_team(user=vol.leader_b, team=vol.team_b, hours_rule=vol.hour_rule)
+    team = teams_services.update_team(user=vol.leader_b, team=vol.team_b, description="周末服务")
     assert team.description == "周末服务"
 
 
@@ -117,10 +121,10 @@ def test_sign_ups_past_the_capacity_go_on_the_waitlist(world, vol):
 
 def test_a_withdrawal_moves_the_first_on_the_waitlist_up(world, vol):
     activity = new_activity(vol, capacity=1)
-    services.sign_up(user=vol.member_user, activity=activity)
+    activities_services.sign_up(user=vol.member_user, activity=activity)
     first, second = (sign_up(vol, activity, m) for m in vol.others[:2])
     assert first.status == second.status == "waitlisted"
-    withdrawn = services.withdraw(user=vol.member_user, activity=activity)
+    withdrawn = activities_services.withdraw(user=vol.member_user, activity=activity)
     assert withdrawn.status == "withdrawn"
     first.refresh_from_db()
     second.refresh_from_db()
@@ -132,24 +136,26 @@ def test_a_waitlisted_withdrawal_moves_nobody(world, vol):
     sign_up(vol, activity, vol.member)
     waiting = sign_up(vol, activity, vol.others[0])
     last = sign_up(vol, activity, vol.others[1])
-    services.withdraw(user=vol.leader_a, activity=activity, membership=waiting.membership)
+    activities_services.withdraw(
+        user=vol.leader_a, activity=activity, membership=waiting.membership
+    )
     last.refresh_from_db()
     assert last.status == "waitlisted"
 
 
 def test_signing_up_twice_returns_the_same_sign_up(world, vol):
     activity = new_activity(vol)
-    one = services.sign_up(user=vol.member_user, activity=activity)
-    assert services.sign_up(user=vol.member_user, activity=activity) == one
+    one = activities_services.sign_up(user=vol.member_user, activity=activity)
+    assert activities_services.sign_up(user=vol.member_user, activity=activity) == one
     assert Signup.objects.count() == 1
 
 
 def test_signing_up_again_after_withdrawing_goes_to_the_end_of_the_line(world, vol):
     activity = new_activity(vol, capacity=1)
-    services.sign_up(user=vol.member_user, activity=activity)
+    activities_services.sign_up(user=vol.member_user, activity=activity)
     waiting = sign_up(vol, activity, vol.others[0])
-    services.withdraw(user=vol.member_user, activity=activity)
-    again = services.sign_up(user=vol.member_user, activity=activity)
+    activities_services.withdraw(user=vol.member_user, activity=activity)
+    again = activities_services.sign_up(user=vol.member_user, activity=activity)
     waiting.refresh_from_db()
     assert (waiting.status, again.status) == ("confirmed", "waitlisted")
 
@@ -158,7 +164,7 @@ def test_raising_the_capacity_moves_the_waitlist_up(world, vol):
     activity = new_activity(vol, capacity=1)
     sign_up(vol, activity, vol.member)
     waiting = sign_up(vol, activity, vol.others[0])
-    services.update_activity(user=vol.leader_a, activity=activity, capacity=2)
+    activities_services.update_activity(user=vol.leader_a, activity=activity, capacity=2)
     waiting.refresh_from_db()
     assert waiting.status == "confirmed"
 
@@ -168,25 +174,27 @@ def test_the_capacity_cannot_go_below_the_confirmed_members(world, vol):
     sign_up(vol, activity, vol.member)
     sign_up(vol, activity, vol.others[0])
     with pytest.raises(ValidationError):
-        services.update_activity(user=vol.leader_a, activity=activity, capacity=1)
+        activities_services.update_activity(user=vol.leader_a, activity=activity, capacity=1)
 
 
 def test_a_non_member_cannot_sign_up(world, vol):
     activity = new_activity(vol)
     with pytest.raises(PermissionDenied):
-        services.sign_up(user=world.resident_user, activity=activity)
+        activities_services.sign_up(user=world.resident_user, activity=activity)
 
 
 def test_a_member_cannot_sign_up_someone_else(world, vol):
     activity = new_activity(vol)
     with pytest.raises(PermissionDenied):
-        services.sign_up(user=vol.member_user, activity=activity, membership=vol.others[0])
+        activities_services.sign_up(
+            user=vol.member_user, activity=activity, membership=vol.others[0]
+        )
 
 
 def test_sign_up_closes_when_the_activity_starts(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(minutes=5))
     with pytest.raises(ValidationError):
-        services.sign_up(user=vol.member_user, activity=activity)
+        activities_services.sign_up(user=vol.member_user, activity=activity)
 
 
 # ---------------------------------------------------------------------------- attendance
@@ -195,12 +203,14 @@ def test_sign_up_closes_when_the_activity_starts(world, vol):
 def test_hours_across_midnight_count_from_check_in_to_check_out(world, vol):
     tz = timezone.get_current_timezone()
     night = dt.datetime.combine(timezone.localdate() - dt.timedelta(days=3), dt.time(22), tz)
-    activity = services.create_activity(
+    activity = activities_services.create_activity(
         user=vol.leader_a, team=vol.team_a, title="夜间巡逻", place="黄山小区",
         starts_at=night, ends_at=night + dt.timedelta(hours=4), capacity=5,
     )  # fmt: skip
-    services.check_in(user=vol.leader_a, activity=activity, membership=vol.member, at=night)
-    attendance = services.check_out(
+    activities_services.check_in(
+        user=vol.leader_a, activity=activity, membership=vol.member, at=night
+    )
+    attendance = activities_services.check_out(
         user=vol.leader_a,
         activity=activity,
         membership=vol.member,
@@ -213,40 +223,44 @@ def test_hours_across_midnight_count_from_check_in_to_check_out(world, vol):
 
 def test_hours_between_is_rounded_down_to_the_hundredth():
     start = dt.datetime(2026, 1, 1, 22, tzinfo=dt.UTC)
-    assert services.hours_between(start, start + dt.timedelta(minutes=20)) == Decimal("0.33")
+    assert activities_services.hours_between(start, start + dt.timedelta(minutes=20)) == Decimal(
+        "0.33"
+    )
 
 
 def test_a_member_checks_in_with_the_qr_code_and_out_again(world, vol):
     activity = new_activity(vol, starts_in=dt.timedelta(minutes=30), hours=2)
-    services.sign_up(user=vol.leader_a, activity=activity, membership=vol.member)
+    activities_services.sign_up(user=vol.leader_a, activity=activity, membership=vol.member)
     Activity.objects.filter(pk=activity.pk).update(
         starts_at=activity.starts_at - dt.timedelta(hours=1),
         ends_at=activity.ends_at - dt.timedelta(hours=1),
     )  # it started half an hour ago
-    attendance = services.check_in(
+    attendance = activities_services.check_in(
         user=vol.member_user, activity=activity, token=activity.check_in_token
     )
     assert attendance.recorded_by is None
-    again = services.check_in(
+    again = activities_services.check_in(
         user=vol.member_user, activity=activity, token=activity.check_in_token
     )
     assert again.pk == attendance.pk
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=45)):
-        out = services.check_out(user=vol.member_user, activity=activity)
+        out = activities_services.check_out(user=vol.member_user, activity=activity)
     assert Decimal("0.74") <= out.hours <= Decimal("0.75")
 
 
 def test_checking_in_without_the_qr_code_is_refused(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(minutes=30))
     with pytest.raises(PermissionDenied):
-        services.check_in(user=vol.member_user, activity=activity, token="wrong")
+        activities_services.check_in(user=vol.member_user, activity=activity, token="wrong")
     with pytest.raises(PermissionDenied):
-        services.check_in(user=vol.member_user, activity=activity)
+        activities_services.check_in(user=vol.member_user, activity=activity)
 
 
 def test_a_member_without_a_sign_up_is_signed_up_on_the_spot_while_there_is_room(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(minutes=10), capacity=1)
-    services.check_in(user=vol.member_user, activity=activity, token=activity.check_in_token)
+    activities_services.check_in(
+        user=vol.member_user, activity=activity, token=activity.check_in_token
+    )
     assert Signup.objects.get(activity=activity).status == "confirmed"
 
 
@@ -259,35 +273,39 @@ def test_a_waitlisted_member_cannot_check_in_themselves(world, vol):
         ends_at=timezone.now() + dt.timedelta(hours=1),
     )
     with pytest.raises(ValidationError):
-        services.check_in(user=vol.member_user, activity=activity, token=activity.check_in_token)
+        activities_services.check_in(
+            user=vol.member_user, activity=activity, token=activity.check_in_token
+        )
 
 
 def test_check_in_opens_an_hour_before_the_start(world, vol):
     activity = new_activity(vol, starts_in=dt.timedelta(hours=3))
     with pytest.raises(ValidationError):
-        services.check_in(user=vol.member_user, activity=activity, token=activity.check_in_token)
+        activities_services.check_in(
+            user=vol.member_user, activity=activity, token=activity.check_in_token
+        )
 
 
 def test_a_members_own_check_out_stops_counting_at_the_activitys_end(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(hours=5), hours=2)
-    services.check_in(
+    activities_services.check_in(
         user=vol.leader_a,
         activity=activity,
         membership=vol.member,
         at=activity.starts_at,
     )
-    out = services.check_out(user=vol.member_user, activity=activity)
+    out = activities_services.check_out(user=vol.member_user, activity=activity)
     assert out.checked_out_at == activity.ends_at
     assert out.hours == Decimal("2.00")
 
 
 def test_the_check_out_must_come_after_the_check_in(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(hours=5))
-    services.check_in(
+    activities_services.check_in(
         user=vol.leader_a, activity=activity, membership=vol.member, at=activity.ends_at
     )
     with pytest.raises(ValidationError):
-        services.check_out(
+        activities_services.check_out(
             user=vol.leader_a, activity=activity, membership=vol.member, at=activity.starts_at
         )
 
@@ -296,10 +314,10 @@ def test_the_check_out_must_come_after_the_check_in(world, vol):
 
 
 def attended(vol, activity, membership, hours):
-    services.check_in(
+    activities_services.check_in(
         user=vol.leader_a, activity=activity, membership=membership, at=activity.starts_at
     )
-    return services.check_out(
+    return activities_services.check_out(
         user=vol.leader_a,
         activity=activity,
         membership=membership,
@@ -311,7 +329,7 @@ def test_completion_claims_hours_times_points_per_hour_rounded_down(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(days=1), hours=4)
     attended(vol, activity, vol.member, 3.75)  # 7.5 points → 7
     attended(vol, activity, vol.others[0], 0.25)  # 0.5 points → none
-    services.complete_activity(user=vol.leader_a, activity=activity)
+    activities_services.complete_activity(user=vol.leader_a, activity=activity)
     claim = Claim.objects.get()
     assert (claim.resident, claim.points, claim.status) == (world.resident3, 7, "submitted")
     assert claim.submitted_by == vol.leader_a
@@ -328,9 +346,9 @@ def test_completing_twice_claims_nothing_more(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(days=1), hours=4)
     attended(vol, activity, vol.member, 2)
     attended(vol, activity, vol.others[0], 3)
-    services.complete_activity(user=vol.leader_a, activity=activity)
+    activities_services.complete_activity(user=vol.leader_a, activity=activity)
     assert Claim.objects.count() == 2
-    again = services.complete_activity(user=vol.committee2, activity=activity)
+    again = activities_services.complete_activity(user=vol.committee2, activity=activity)
     assert again.status == "done" and again.completed_by == vol.leader_a
     assert Claim.objects.count() == 2
 
@@ -338,7 +356,7 @@ def test_completing_twice_claims_nothing_more(world, vol):
 def test_the_committee_approves_hours_claims_like_any_claim(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(days=1), hours=4)
     attended(vol, activity, vol.member, 2)
-    services.complete_activity(user=vol.committee2, activity=activity)
+    activities_services.complete_activity(user=vol.committee2, activity=activity)
     claim = Claim.objects.get()
     with pytest.raises(PermissionDenied):  # never by its submitter
         claims_services.approve_claim(claim=claim, approver=vol.committee2)
@@ -348,10 +366,10 @@ def test_the_committee_approves_hours_claims_like_any_claim(world, vol):
 
 def test_an_attendee_who_forgot_to_check_out_is_counted_until_the_end(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(days=1), hours=3)
-    services.check_in(
+    activities_services.check_in(
         user=vol.leader_a, activity=activity, membership=vol.member, at=activity.starts_at
     )
-    services.complete_activity(user=vol.leader_a, activity=activity)
+    activities_services.complete_activity(user=vol.leader_a, activity=activity)
     attendance = Attendance.objects.get()
     assert attendance.hours == Decimal("3.00")
     assert attendance.claim.points == 6
@@ -368,11 +386,11 @@ def test_past_the_cap_the_claim_is_cut_to_what_is_left_or_skipped(world, vol):
     for day in range(3):
         activity = new_activity(vol, starts_in=base + dt.timedelta(days=day) - timezone.now())
         attended(vol, activity, vol.member, 2)  # 4 points each: 4, 4, then 2 of 4
-        services.complete_activity(user=vol.leader_a, activity=activity)
+        activities_services.complete_activity(user=vol.leader_a, activity=activity)
         activities.append(activity)
     fourth = new_activity(vol, starts_in=base + dt.timedelta(days=3) - timezone.now())
     attended(vol, fourth, vol.member, 2)  # none left
-    services.complete_activity(user=vol.leader_a, activity=fourth)
+    activities_services.complete_activity(user=vol.leader_a, activity=fourth)
     assert list(Claim.objects.order_by("id").values_list("points", flat=True)) == [4, 4, 2]
     cut = Attendance.objects.get(activity=activities[2])
     assert cut.claim.points == 2 and cut.points_note
@@ -384,36 +402,36 @@ def test_a_team_without_an_hours_rule_records_hours_but_claims_nothing(world, vo
     activity = new_activity(
         vol, team=vol.team_b, user=vol.leader_b, starts_in=-dt.timedelta(days=1)
     )
-    services.check_in(
+    activities_services.check_in(
         user=vol.leader_b,
         activity=activity,
         membership=vol.leader_b_membership,
         at=activity.starts_at,
     )
-    services.complete_activity(user=vol.leader_b, activity=activity)
+    activities_services.complete_activity(user=vol.leader_b, activity=activity)
     assert not Claim.objects.exists()
     assert Attendance.objects.get().hours == Decimal("2.00")
 
 
 def test_a_cancelled_activity_cannot_be_done_and_the_message_names_the_states(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(days=1))
-    services.cancel_activity(user=vol.leader_a, activity=activity)
+    activities_services.cancel_activity(user=vol.leader_a, activity=activity)
     with translation.override("en"), pytest.raises(ValidationError) as exc:
-        services.complete_activity(user=vol.leader_a, activity=activity)
+        activities_services.complete_activity(user=vol.leader_a, activity=activity)
     assert "planned → done | cancelled" in str(exc.value)
 
 
 def test_an_activity_that_has_not_started_cannot_be_done(world, vol):
     activity = new_activity(vol)
     with pytest.raises(ValidationError):
-        services.complete_activity(user=vol.leader_a, activity=activity)
+        activities_services.complete_activity(user=vol.leader_a, activity=activity)
 
 
 def test_no_attendance_is_taken_once_the_activity_is_done(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(days=1))
-    services.complete_activity(user=vol.leader_a, activity=activity)
+    activities_services.complete_activity(user=vol.leader_a, activity=activity)
     with pytest.raises(ValidationError):
-        services.check_in(
+        activities_services.check_in(
             user=vol.leader_a, activity=activity, membership=vol.member, at=activity.starts_at
         )
 
@@ -422,7 +440,7 @@ def test_the_leader_of_another_team_cannot_complete_the_activity(world, vol):
     activity = new_activity(vol, starts_in=-dt.timedelta(days=1))
     for outsider in (vol.leader_b, vol.leader_c, world.committee1, vol.member_user):
         with pytest.raises(PermissionDenied):
-            services.complete_activity(user=fresh(outsider), activity=activity)
+            activities_services.complete_activity(user=fresh(outsider), activity=activity)
 
 
 def test_membership_roles_are_one_leader_per_team_in_the_database(world, vol):
