@@ -11,6 +11,11 @@ import { afterSent } from './lib/store.js';
 import { wipeDevice } from './lib/session.js';
 
 export let db = openDb();
+// Opened at once, while Vue and the first screen are still being set up (not on first use).
+db.open().then(
+  () => performance.mark?.('gp:db-open'),
+  (e) => console.error(e),
+);
 
 export const state = reactive({
   me: null,
@@ -169,11 +174,22 @@ export async function logout() {
 
 export const currentDb = () => db;
 
-/** A Dexie live query as a Vue ref: re-runs when the tables it read change. */
-export function useLive(querier, initial = null, deps = null) {
+/** Run fn once the current frame is on the screen (not before the first paint). */
+export function afterPaint(fn) {
+  if (typeof requestAnimationFrame === 'undefined') return setTimeout(fn, 0);
+  requestAnimationFrame(() => setTimeout(fn, 0));
+}
+
+/**
+ * A Dexie live query as a Vue ref: re-runs when the tables it read change. With `defer`, the
+ * first read waits until the screen as it stands has been painted.
+ */
+export function useLive(querier, initial = null, deps = null, { defer = false } = {}) {
   const result = ref(initial);
   let sub = null;
+  let alive = true;
   const run = () => {
+    if (!alive) return;
     sub?.unsubscribe();
     sub = liveQuery(() => querier(db)).subscribe({
       next: (v) => {
@@ -182,8 +198,12 @@ export function useLive(querier, initial = null, deps = null) {
       error: (e) => console.error(e),
     });
   };
-  run();
+  if (defer) afterPaint(run);
+  else run();
   if (deps) watch(deps, run);
-  onUnmounted(() => sub?.unsubscribe());
+  onUnmounted(() => {
+    alive = false;
+    sub?.unsubscribe();
+  });
   return result;
 }

@@ -1,13 +1,12 @@
 import { createRouter, createWebHashHistory } from 'vue-router';
 import { getToken } from './lib/api.js';
 import Today from './views/Today.vue';
-import Login from './views/Login.vue';
 
 export const router = createRouter({
   history: createWebHashHistory(),
   routes: [
     { path: '/', redirect: '/today' },
-    { path: '/login', component: Login, meta: { public: true } },
+    { path: '/login', component: () => import('./views/Login.vue'), meta: { public: true } },
     { path: '/today', component: Today, meta: { tab: 'today' } },
     { path: '/needs', component: () => import('./views/Needs.vue'), meta: { tab: 'needs' } },
     { path: '/needs/:id', component: () => import('./views/NeedDetail.vue'), props: true },

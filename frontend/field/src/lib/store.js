@@ -67,13 +67,26 @@ function householdsWithLocalVisit(visits) {
 export async function todayItems(db, today = todayStr()) {
   // Only what the list needs: the due rows, my needs, the follow-up visits and the device's own
   // visits (not every visit and household: a worker may have hundreds).
-  const followUps = (await getMeta(db, 'follow_ups', [])) || [];
-  const [due, needs, fuVisits, localVisits, rejected] = await Promise.all([
+  // One read transaction for all of it (each IndexedDB round trip costs on a slow phone).
+  return db.transaction(
+    'r',
+    [db.meta, db.due, db.needs, db.visits, db.households, db.claims_rejected, db.residents],
+    () => readToday(db, today),
+  );
+}
+
+async function readToday(db, today) {
+  const [followUpsRow, due, needs, localVisits, rejected] = await Promise.all([
+    db.meta.get('follow_ups'),
     db.due.toArray(),
     db.needs.filter((n) => n.assigned_to_me === true).toArray(),
-    db.visits.bulkGet(followUps),
     db.visits.where(':id').startsWith('local:').toArray(),
     db.claims_rejected.toArray(),
+  ]);
+  const followUps = followUpsRow?.value || [];
+  const [fuVisits, rejectedResidents] = await Promise.all([
+    db.visits.bulkGet(followUps),
+    db.residents.bulkGet(rejected.map((c) => c.resident ?? -1)),
   ]);
   const visits = [...fuVisits.filter(Boolean), ...localVisits];
   const wanted = [...new Set(visits.map((v) => v.household))];
@@ -143,8 +156,8 @@ export async function todayItems(db, today = todayStr()) {
     });
   }
 
-  for (const c of rejected) {
-    const resident = await db.residents.get(c.resident);
+  for (const [i, c] of rejected.entries()) {
+    const resident = rejectedResidents[i];
     items.push({
       type: 'rejected',
       key: `claim-${c.id}`,
