@@ -7,9 +7,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils import timezone
+from django.http import HttpResponse
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from rest_framework.renderers import BaseRenderer
@@ -120,31 +118,4 @@ def distribution_xlsx(*, period: Period, grid: Grid) -> HttpResponse:
         ["序号", "户址", "姓名", "兑换商品", "积分", "领取人签字"],
         [[i, r.address, r.name, r.items, r.total_points, ""] for i, r in enumerate(rows, 1)],
         f"distribution-{period.code}-{grid.pk}.xlsx",
-    )
-
-
-def purchase_html(request: HttpRequest, *, period: Period, community: Community) -> HttpResponse:
-    return render(
-        request,
-        "points/purchase_list.html",
-        {
-            "period": period,
-            "community": community,
-            "rows": purchase_rows(period=period, community=community),
-            "printed_on": timezone.localdate(),
-        },
-    )
-
-
-def distribution_html(request: HttpRequest, *, period: Period, grid: Grid) -> HttpResponse:
-    return render(
-        request,
-        "points/distribution_list.html",
-        {
-            "period": period,
-            "grid": grid,
-            "community": grid.community,
-            "rows": distribution_rows(period=period, grid=grid),
-            "printed_on": timezone.localdate(),
-        },
     )

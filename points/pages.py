@@ -33,8 +33,8 @@ from core.idempotency import remember_answer, reserve_key
 from core.masking import mask_name
 from core.scope import scope_for
 from core.types import AnyUser, acting_user
-from grids.models import Grid
-from points import access
+from grids.models import Community, Grid
+from points import access, exports
 from points.models import Account, CatalogItem, Entry, Order, Period, RedemptionWindow
 from points.selectors import claims as claims_selectors
 from points.selectors import ledger as ledger_selectors
@@ -405,5 +405,36 @@ def card(request: HttpRequest, number: str) -> HttpResponse:
                 if may_claim
                 else ""
             ),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------- the printed lists
+# (?format=html on periods/<code>/purchase-list/ and distribution-list/; rows from exports)
+
+
+def purchase_html(request: HttpRequest, *, period: Period, community: Community) -> HttpResponse:
+    return render(
+        request,
+        "points/purchase_list.html",
+        {
+            "period": period,
+            "community": community,
+            "rows": exports.purchase_rows(period=period, community=community),
+            "printed_on": timezone.localdate(),
+        },
+    )
+
+
+def distribution_html(request: HttpRequest, *, period: Period, grid: Grid) -> HttpResponse:
+    return render(
+        request,
+        "points/distribution_list.html",
+        {
+            "period": period,
+            "grid": grid,
+            "community": grid.community,
+            "rows": exports.distribution_rows(period=period, grid=grid),
+            "printed_on": timezone.localdate(),
         },
     )

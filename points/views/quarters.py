@@ -23,7 +23,7 @@ from core.views import (
     validated,
 )
 from grids.models import Community, Grid
-from points import access, exports
+from points import access, exports, pages
 from points.filters import (
     PeriodFilter,
 )
@@ -171,7 +171,7 @@ class PeriodViewSet(ErrorsAsJsonMixin, PointsViewSetMixin, viewsets.ReadOnlyMode
         if query["format"] == "xlsx":
             return exports.purchase_xlsx(period=period, community=community)
         if query["format"] == "html":
-            return exports.purchase_html(request, period=period, community=community)
+            return pages.purchase_html(request, period=period, community=community)
         rows = exports.purchase_rows(period=period, community=community)
         return Response(
             PurchaseListSerializer(
@@ -205,7 +205,7 @@ class PeriodViewSet(ErrorsAsJsonMixin, PointsViewSetMixin, viewsets.ReadOnlyMode
         if query["format"] == "xlsx":
             return exports.distribution_xlsx(period=period, grid=grid)
         if query["format"] == "html":
-            return exports.distribution_html(request, period=period, grid=grid)
+            return pages.distribution_html(request, period=period, grid=grid)
         rows = exports.distribution_rows(period=period, grid=grid)
         return Response(
             DistributionListSerializer({"period": period.code, "grid": grid.pk, "lines": rows}).data
