@@ -53,7 +53,7 @@ from grids.models import CommitteeMember, Grid, GridWorker
 from points.models import Claim, Entry
 from points.selectors.claims import rules_for
 from residents.models import Household, Need, Resident, Tag, Visit
-from residents.selectors import residents_due_for_visit
+from residents.selectors import residents_due_for_visit, visit_due
 
 # Bump when the bundle's shape changes: every phone then gets a new version (a full read).
 FORMAT = 1
@@ -303,12 +303,9 @@ class FieldBundle:
     ) -> dict[str, Any]:
         """One row of what is due, as residents.serializers.DueVisitSerializer writes it."""
         last = row["last_visited_at"]
-        due_on = None
-        if last is not None:
-            due_on = timezone.localtime(last).date() + dt.timedelta(days=row["visit_every_days"])
-        status = "never_visited"
-        if due_on is not None:
-            status = "overdue" if due_on < self.today else "due"
+        due_on, status, days_overdue = visit_due(
+            last_visited_at=last, visit_every_days=row["visit_every_days"], today=self.today
+        )
         return {
             "resident": row["id"],
             "name": row["name"],
@@ -319,7 +316,7 @@ class FieldBundle:
             "last_visited_at": _when(last),
             "due_on": due_on,
             "status": status,
-            "days_overdue": None if due_on is None else (self.today - due_on).days,
+            "days_overdue": days_overdue,
         }
 
     def build(self, *, since: str | None = None) -> dict[str, Any]:

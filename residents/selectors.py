@@ -80,6 +80,18 @@ def residents_due_for_visit(
 # ---------------------------------------------------------------------------- needs
 
 
+def visit_due(
+    *, last_visited_at: dt.datetime | None, visit_every_days: int, today: dt.date
+) -> tuple[dt.date | None, str, int | None]:
+    """When a resident is due for a visit, and how it stands today: (due_on, status,
+    days_overdue), status being never_visited, overdue or due. The one place this is worked
+    out, for visits/due/ and the field app's bundle alike."""
+    if last_visited_at is None:
+        return None, "never_visited", None
+    due_on = timezone.localtime(last_visited_at).date() + dt.timedelta(days=visit_every_days)
+    return due_on, "overdue" if due_on < today else "due", (today - due_on).days
+
+
 def needs_for(user: AnyUser) -> QuerySet[Need]:
     """The needs the user may see, with what the needs list shows of each."""
     return (

@@ -24,6 +24,7 @@ from residents.models import (
     Tag,
     Visit,
 )
+from residents.selectors import visit_due
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -224,25 +225,22 @@ class DueVisitSerializer(serializers.Serializer):
     status = serializers.SerializerMethodField(help_text="never_visited, overdue or due")
     days_overdue = serializers.SerializerMethodField()
 
-    def _due_on(self, obj: Resident) -> dt.date | None:
+    def _due(self, obj: Resident) -> tuple[dt.date | None, str, int | None]:
         row = cast("WithAnnotations[Resident, DueAnnotations]", obj)
-        if row.last_visited_at is None:
-            return None
-        last = timezone.localtime(row.last_visited_at).date()
-        return last + dt.timedelta(days=row.visit_every_days)
+        return visit_due(
+            last_visited_at=row.last_visited_at,
+            visit_every_days=row.visit_every_days,
+            today=self.context["today"],
+        )
 
     def get_due_on(self, obj: Resident) -> dt.date | None:
-        return self._due_on(obj)
+        return self._due(obj)[0]
 
     def get_status(self, obj: Resident) -> str:
-        due_on = self._due_on(obj)
-        if due_on is None:
-            return "never_visited"
-        return "overdue" if due_on < self.context["today"] else "due"
+        return self._due(obj)[1]
 
     def get_days_overdue(self, obj: Resident) -> int | None:
-        due_on = self._due_on(obj)
-        return None if due_on is None else (self.context["today"] - due_on).days
+        return self._due(obj)[2]
 
 
 # ---------------------------------------------------------------------------- needs
