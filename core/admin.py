@@ -14,7 +14,11 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from core.login_protection import locked_until, lockouts_for, may_unlock, unlock
+from core.models import LoginLockout
 from core.scope import scoped
 from core.types import AnyUser
 
@@ -97,3 +101,51 @@ class ScopedRelatedFilter(admin.RelatedFieldListFilter):
         if ordering:
             qs = qs.order_by(*ordering)
         return [(obj.pk, str(obj)) for obj in qs]
+
+
+# ---------------------------------------------------------------------------- 登录锁定
+
+
+@admin.register(LoginLockout)
+class LoginLockoutAdmin(_ModelAdmin):
+    """Failed logins (django-axes) of the user's area; the action 解除锁定 clears them, which
+    ends a lockout at once. Committee members and street admins only (core.login_protection)."""
+
+    list_display = ["username", "ip_address", "failures_since_start", "attempt_time", "until"]
+    search_fields = ["username", "ip_address"]
+    ordering = ["-attempt_time"]
+    actions = ["unlock_selected"]
+    fields = ("username", "ip_address", "user_agent", "path_info", "failures_since_start")
+    readonly_fields = fields
+
+    @admin.display(description=_("locked until"))
+    def until(self, obj: LoginLockout) -> Any:
+        return locked_until(obj)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        qs: QuerySet[Any] = LoginLockout.objects.filter(
+            pk__in=lockouts_for(request.user).values("pk")
+        )
+        return qs
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff and may_unlock(request.user))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=_("Unlock the selected logins"))
+    def unlock_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        count = unlock(user=request.user, attempts=queryset)
+        self.message_user(
+            request, gettext("%(count)d failed-login records cleared.") % {"count": count}
+        )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -30,3 +31,28 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class Heartbeat(models.Model):
+    """The last time a periodic task proved the workers alive (`core.tasks.heartbeat`, read by
+    /readyz): one row per name, overwritten."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class LoginLockout(AccessAttempt):  # type: ignore[misc]  # 登录锁定 (axes has no types)
+    """Failed logins that django-axes counts (core.login_protection), under a Chinese name in
+    the admin, where a committee member or street admin unlocks their area's users."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("login lockout")
+        verbose_name_plural = _("login lockouts")

@@ -12,3 +12,16 @@ def purge_idempotency_keys() -> int:
 def ping() -> str:
     """Answers 'pong': lets a deploy (and CI) check that a worker takes tasks from the broker."""
     return "pong"
+
+
+@shared_task
+def heartbeat() -> str:
+    """Every minute from beat: the time a worker last ran a task, which /readyz reports."""
+    from django.utils import timezone
+
+    from core.health import HEARTBEAT
+    from core.models import Heartbeat
+
+    at = timezone.now()
+    Heartbeat.objects.update_or_create(name=HEARTBEAT, defaults={"at": at})
+    return at.isoformat()

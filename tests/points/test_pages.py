@@ -191,7 +191,9 @@ def test_logout_is_a_post_and_ends_the_session(world):
 def test_the_front_door_sends_a_resident_to_me_and_staff_to_the_admin(world):
     assert client_for(world.resident_user).get("/").url == "/me/"
     assert client_for(world.superuser).get("/").url == "/admin/"
-    assert client_for(None).get("/").url == "/admin/"
+    # A visitor not logged in chooses (issue 13): the residents' login, or the admin's.
+    page = client_for(None).get("/").content.decode()
+    assert 'href="/accounts/login/?next=/me/"' in page and 'href="/admin/"' in page
 
 
 # ---------------------------------------------------------------------------- public notice
