@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from core.types import AnyUser
+
+# The full ID numbers shown during the current request, with who saw them: the audit
+# middleware (audit.middleware) starts the list and records it as audit rows when the response
+# is ready. None outside a request (commands, tasks): nothing is collected.
+revealed_id_numbers: ContextVar[list[tuple[AnyUser, str]] | None] = ContextVar(
+    "revealed_id_numbers", default=None
+)
 
 FULL_ID_PERMISSION = "residents.view_full_id_number"
 
@@ -21,7 +30,12 @@ def can_see_full_id(user: AnyUser | None) -> bool:
 
 
 def id_number_for(user: AnyUser | None, value: str | None) -> str:
-    return (value or "") if can_see_full_id(user) else mask_id_number(value)
+    if not can_see_full_id(user):
+        return mask_id_number(value)
+    shown = revealed_id_numbers.get()
+    if shown is not None and value and user is not None:
+        shown.append((user, value))
+    return value or ""
 
 
 def mask_name(name: str | None) -> str:

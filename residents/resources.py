@@ -52,6 +52,8 @@ from import_export.formats import base_formats
 from import_export.resources import Diff
 from import_export.results import Result
 
+from audit import services as audit
+from audit.models import AuditEvent
 from core.masking import id_number_for
 from core.types import AnyUser
 from core.validators import id_birth_date, id_gender, normalize_id_number, validate_id_number
@@ -598,6 +600,15 @@ class ResidentResource(resources.ModelResource):
                 plan.household.head_id = resident.pk
                 heads.append(plan.household)
         Household.objects.bulk_update(heads, ["head"], batch_size=1000)
+        if not kwargs.get("dry_run") and self.saved:
+            # Bulk inserts send no signal: the import is one row of the audit log.
+            audit.record(
+                action=AuditEvent.Action.IMPORT,
+                object_type=audit.RESIDENT,
+                description=_("Imported %(count)d residents from a spreadsheet")
+                % {"count": len(self.saved)},
+                user=self.user,
+            )
 
     # -- export (and the preview)
 
