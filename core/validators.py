@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 # GB 11643-1999: weights of the first 17 digits, and the check character for (sum mod 11).
@@ -13,6 +14,11 @@ ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 ID_RE = re.compile(r"^[1-9]\d{16}[\dX]$")
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+# A time given to the API (a visit, an activity) is after 1970. Before 1901 Asia/Shanghai was
+# on local mean time, +08:05:43, an offset RFC 3339 cannot write: the answer would not be a
+# valid date-time (schemathesis, issue 17).
+validate_recent_moment = MinValueValidator(dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
 
 
 def id_check_char(first17: str) -> str:

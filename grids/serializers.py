@@ -97,6 +97,13 @@ class PartnerUnitSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "contact_name", "contact_phone", "agreements"]
 
     def validate_agreements(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # A PATCH makes DRF skip the required fields of the nested items too, but the list
+        # replaces the stored one: every agreement is sent whole.
+        required = serializers.Field.default_error_messages["required"]
+        for agreement in value:
+            missing = [name for name in ("community", "signed_on") if name not in agreement]
+            if missing:
+                raise serializers.ValidationError({name: [required] for name in missing})
         communities = [a["community"].pk for a in value]
         if len(communities) != len(set(communities)):
             raise serializers.ValidationError(_("Each community may appear once."))
@@ -109,7 +116,7 @@ class PartnerUnitSerializer(serializers.ModelSerializer):
 class ResourceSerializer(serializers.ModelSerializer):
     community_name = serializers.CharField(source="community.name", read_only=True)
     partner_unit_name = serializers.CharField(
-        source="partner_unit.name", read_only=True, default=None
+        source="partner_unit.name", read_only=True, allow_null=True
     )
     provider = serializers.CharField(
         max_length=200,
@@ -227,11 +234,11 @@ def _needs_counts(project: Project) -> dict[str, int]:
 
 class AgendaItemSerializer(serializers.ModelSerializer):
     held_on = serializers.DateField(source="council.held_on", read_only=True)
-    need_title = serializers.CharField(source="need.title", read_only=True, default=None)
-    need_status = serializers.CharField(source="need.status", read_only=True, default=None)
-    project_name = serializers.CharField(source="project.name", read_only=True, default=None)
+    need_title = serializers.CharField(source="need.title", read_only=True, allow_null=True)
+    need_status = serializers.CharField(source="need.status", read_only=True, allow_null=True)
+    project_name = serializers.CharField(source="project.name", read_only=True, allow_null=True)
     responsible_name = serializers.CharField(
-        source="responsible.name", read_only=True, default=None
+        source="responsible.name", read_only=True, allow_null=True
     )
 
     class Meta:

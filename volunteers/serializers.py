@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.filters import MAX_ID
+from core.validators import validate_recent_moment
 from points.models import Rule
 from volunteers.models import Activity, Attendance, Membership, PartnerOrganisation, Signup, Team
 
@@ -101,8 +102,8 @@ class MembershipUpdateSerializer(serializers.ModelSerializer):
 class ActivitySerializer(serializers.ModelSerializer):
     team_name = serializers.CharField(source="team.name", read_only=True)
     capacity = serializers.IntegerField(min_value=1, max_value=MAX_CAPACITY)
-    starts_at = DateTimeField()
-    ends_at = DateTimeField()
+    starts_at = DateTimeField(validators=[validate_recent_moment])
+    ends_at = DateTimeField(validators=[validate_recent_moment])
     confirmed = serializers.IntegerField(source="confirmed_count", read_only=True, default=0)
     waitlisted = serializers.IntegerField(source="waitlisted_count", read_only=True, default=0)
 
@@ -146,7 +147,7 @@ class SignupSerializer(serializers.ModelSerializer):
 
 class AttendanceSerializer(serializers.ModelSerializer):
     resident_name = serializers.CharField(source="membership.resident.name", read_only=True)
-    claim_status = serializers.CharField(source="claim.status", read_only=True, default=None)
+    claim_status = serializers.CharField(source="claim.status", read_only=True, allow_null=True)
 
     class Meta:
         model = Attendance
