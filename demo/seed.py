@@ -7,6 +7,7 @@ this order, because each stands on the ones before it:
 1. residents.seed_tags — the key-population tags;
 2. grids — the street, communities, grids, staff (the demo logins) and partner units;
 3. residents.seed_residents — households, residents (赵银名's `resident` login) and visits;
+   then map.seed_map — the grids' boundaries and a few households on the map;
 4. points — the street's rule book copied into each community, accounts, catalog, claims;
 5. volunteers — 泰山社区's teams, activities and 公益合伙人;
 6. needs — both communities' needs lists, in every state, through the services;
@@ -26,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from demo.context import DemoContext, SeedReport, role_groups
-from demo.parts import councils, grids, needs, points, residents, volunteers
+from demo.parts import councils, grids, map, needs, points, residents, volunteers
 from demo.tables import COMMITTEE_APPROVERS, RANDOM_SEED
 
 __all__ = ["SeedReport", "seed_demo"]
@@ -45,6 +46,8 @@ def seed_demo(*, seed: int = RANDOM_SEED, today: dt.date | None = None) -> SeedR
     residents.seed_tags(ctx)
     grids.seed_grids(ctx)
     residents.seed_residents(ctx)
+    # --- the grid map: boundaries, a few households placed, 新庄赵村's public page (issue 12)
+    map.seed_map(ctx)
     assert ctx.street is not None
     # --- points: the street's rule book, copied into each community; accounts; claims
     created.update(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
@@ -15,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core import geo
 from core.admin import ScopedAdminMixin, ScopedModelAdmin, ScopedRelatedFilter, field_names
 from core.admin_delete import DeleteThroughServiceMixin
 from core.types import acting_user
@@ -56,7 +58,7 @@ class StreetModelAdmin(ScopedModelAdmin):
 
 @admin.register(Community)
 class CommunityAdmin(ScopedModelAdmin):
-    list_display = ["name", "code", "street", "kind"]
+    list_display = ["name", "code", "street", "kind", "public_page"]
     list_filter = [("street", ScopedRelatedFilter), "kind"]
     list_select_related = ["street"]
     search_fields = ["name", "code"]
@@ -70,13 +72,68 @@ class CommunityAdmin(ScopedModelAdmin):
             grid_services.create_community(obj)
 
 
+class BoundaryField(forms.JSONField):
+    """The boundary as GeoJSON text in a textarea; checked with the coordinate system by the
+    form's clean(), through core.geo (the one place boundaries are checked)."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return json.dumps(value, ensure_ascii=False)
+        return super().prepare_value(value)
+
+
+class GridForm(forms.ModelForm):
+    boundary = BoundaryField(
+        label=_("boundary (GeoJSON)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80, "spellcheck": "false"}),
+        help_text=_(
+            "Paste a GeoJSON Polygon (or a Feature holding one), [longitude, latitude] "
+            "positions, the ring closed; or upload a .geojson file below. Empty: no boundary."
+        ),
+    )
+    boundary_file = forms.FileField(
+        label=_("or upload a .geojson file"),
+        required=False,
+        help_text=_("Replaces the text above."),
+    )
+
+    class Meta:
+        model = Grid
+        fields = ["community", "code", "name", "kind", "leader", "boundary_crs", "boundary"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        upload = data.get("boundary_file")
+        value = data.get("boundary")
+        try:
+            if upload:
+                if upload.size > geo.MAX_UPLOAD_BYTES:
+                    raise ValidationError(_("The file is too large for one grid's boundary."))
+                value = geo.parse_geojson(upload.read())
+            if value not in (None, "", {}):
+                data["boundary"] = geo.clean_polygon(
+                    value, crs=data.get("boundary_crs") or geo.WGS84
+                )
+            else:
+                data["boundary"] = None
+        except ValidationError as e:
+            self.add_error("boundary_file" if upload else "boundary", e)
+        return data
+
+
 @admin.register(Grid)
 class GridAdmin(ScopedModelAdmin):
-    list_display = ["code", "name", "community", "kind", "leader"]
+    form = GridForm
+    list_display = ["code", "name", "community", "kind", "leader", "has_boundary"]
     list_filter = [("community", ScopedRelatedFilter), "kind"]
     list_select_related = ["community", "leader"]
     search_fields = ["code", "name", "community__name", "community__code"]
     autocomplete_fields = ["leader"]
+
+    @admin.display(boolean=True, description=_("on the map"))
+    def has_boundary(self, obj: Grid) -> bool:
+        return obj.boundary is not None
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Grid]:
         # The autocomplete of other forms lists grids through here, and str(grid) names the

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Self
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core import geo
 from core.scope import ScopedQuerySet, paths_through, paths_through_community
 from core.validators import validate_phone
 
@@ -47,6 +49,15 @@ class Community(models.Model):  # 社区 / 村
     name = models.CharField(_("name"), max_length=100)
     code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.URBAN)
+    # Opt-in: the community's figures page at /public/<code>/ (no login, no personal data).
+    public_page = models.BooleanField(
+        _("public figures page"),
+        default=False,
+        help_text=_(
+            "Publish needs received and resolved, satisfaction and the quarter's notice at "
+            "/public/<code>/, without login. Never names, addresses or phone numbers."
+        ),
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = {
@@ -130,6 +141,12 @@ class Grid(models.Model):  # 网格 (居民网格 / 专属网格)
         related_name="led_grids",
         verbose_name=_("grid leader"),
     )
+    # The grid's outline on the map (网格地图): a GeoJSON Polygon in the recorded coordinate
+    # system, checked by core.geo.clean_polygon (the admin form and the demo go through it).
+    boundary = models.JSONField(_("boundary (GeoJSON)"), null=True, blank=True)
+    boundary_crs = models.CharField(
+        _("coordinate system"), max_length=8, choices=geo.CRS_CHOICES, default=geo.WGS84
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = {"street": "community__street_id", "community": "community_id", "grid": "id"}
@@ -147,6 +164,13 @@ class Grid(models.Model):  # 网格 (居民网格 / 专属网格)
 
     def __str__(self) -> str:
         return f"{self.community.name} {self.name}"
+
+    def clean(self) -> None:
+        if self.boundary is not None:
+            try:
+                self.boundary = geo.clean_polygon(self.boundary, crs=self.boundary_crs)
+            except ValidationError as e:
+                raise ValidationError({"boundary": e.messages}) from None
 
 
 class AssignmentQuerySet(ScopedQuerySet["GridAssignment"]):

@@ -148,3 +148,181 @@ class WorkerReportSerializer(serializers.Serializer):
     weights = WeightsSerializer()
     definitions = serializers.DictField(child=serializers.CharField())
     rows = WorkerAssessmentSerializer(many=True)
+
+
+# ---------------------------------------------------------------------------- dashboard (issue 12)
+
+
+class DashboardQuerySerializer(serializers.Serializer):
+    street = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="A street you see whole."
+    )
+    community = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="A community you see whole."
+    )
+    grid = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="A grid you see."
+    )
+    quarter = serializers.CharField(
+        required=False,
+        help_text="The quarter's code, such as 2026Q4; by default the current one (Beijing).",
+    )
+
+    def validate_quarter(self, value: str) -> selectors.Quarter:
+        try:
+            return selectors.quarter(value)
+        except ValueError:
+            raise serializers.ValidationError(_("Give a quarter's code, such as 2026Q4.")) from None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs.setdefault("quarter", selectors.quarter())
+        return attrs
+
+
+class UnitRefSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=[(level, level) for level in selectors.LEVELS])
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class DashboardScopeSerializer(UnitRefSerializer):
+    breadcrumbs = UnitRefSerializer(many=True, help_text="From the street down to this unit.")
+    children = UnitRefSerializer(many=True, help_text="The units one level down (drill-down).")
+
+
+class DashboardPeriodSerializer(serializers.Serializer):
+    quarter = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    months = serializers.ListField(
+        child=serializers.CharField(), help_text="YYYY-MM, the 12 months ending with the quarter."
+    )
+
+
+class NeedsMonthSerializer(serializers.Serializer):
+    month = serializers.CharField()
+    received = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+    resolved_on_time = serializers.IntegerField()
+
+
+class NeedsCategorySerializer(serializers.Serializer):
+    category = serializers.CharField()
+    # A declared field named like Field.label: the metaclass takes it out of the attributes.
+    label = serializers.CharField()  # type: ignore[assignment]
+    count = serializers.IntegerField()
+
+
+class NeedsGridSerializer(serializers.Serializer):
+    grid_id = serializers.IntegerField()
+    grid = serializers.CharField()
+    open = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+    rated = serializers.IntegerField()
+    satisfied = serializers.IntegerField()
+    satisfaction_rate = serializers.FloatField(allow_null=True, help_text=RATE_HELP)
+    rating_rate = serializers.FloatField(allow_null=True, help_text=RATE_HELP)
+
+
+class VisitsGridSerializer(serializers.Serializer):
+    grid_id = serializers.IntegerField()
+    grid = serializers.CharField()
+    households = serializers.IntegerField()
+    visited = serializers.IntegerField()
+    coverage = serializers.FloatField(allow_null=True, help_text=RATE_HELP)
+    key_overdue = serializers.IntegerField()
+
+
+class PointsMonthSerializer(serializers.Serializer):
+    month = serializers.CharField()
+    earned = serializers.IntegerField()
+    deducted = serializers.IntegerField()
+    redeemed = serializers.IntegerField()
+
+
+class RankingTopSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    name = serializers.CharField(help_text="Masked, as in the public notice.")
+    grid = serializers.CharField()
+    points = serializers.IntegerField()
+
+
+class AgeBandSerializer(serializers.Serializer):
+    label = serializers.CharField()  # type: ignore[assignment]  # see NeedsCategorySerializer
+    count = serializers.IntegerField()
+
+
+class ClaimsWaitingSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    oldest_days = serializers.IntegerField(allow_null=True)
+    by_age = AgeBandSerializer(many=True)
+
+
+class RedemptionCommunitySerializer(serializers.Serializer):
+    community_id = serializers.IntegerField()
+    community = serializers.CharField()
+    orders = serializers.IntegerField()
+    items = serializers.IntegerField()
+    uncollected = serializers.IntegerField()
+
+
+class CouncilFiguresSerializer(serializers.Serializer):
+    open = serializers.IntegerField()
+    struck_off = serializers.IntegerField()
+    avg_score = serializers.FloatField(allow_null=True, help_text="1–5, 2 places.")
+
+
+class TeamMonthSerializer(serializers.Serializer):
+    team_id = serializers.IntegerField()
+    team = serializers.CharField()
+    month = serializers.CharField()
+    hours = serializers.FloatField()
+
+
+class DashboardSerializer(serializers.Serializer):
+    as_of = serializers.DateTimeField(
+        help_text="When the figures were computed: now, or a street's snapshot (at most "
+        "DASHBOARD_SNAPSHOT_MAX_AGE old)."
+    )
+    scope = DashboardScopeSerializer()
+    period = DashboardPeriodSerializer()
+    needs_monthly = NeedsMonthSerializer(many=True)
+    needs_open_by_category = NeedsCategorySerializer(many=True)
+    needs_by_grid = NeedsGridSerializer(many=True)
+    visits_by_grid = VisitsGridSerializer(many=True)
+    points_monthly = PointsMonthSerializer(many=True)
+    points_liability = serializers.IntegerField()
+    ranking_top = RankingTopSerializer(many=True)
+    claims_waiting = ClaimsWaitingSerializer()
+    redemption_by_community = RedemptionCommunitySerializer(many=True)
+    council = CouncilFiguresSerializer()
+    volunteer_hours = TeamMonthSerializer(many=True)
+
+
+class PolygonSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=[("Polygon", "Polygon")])
+    coordinates = serializers.ListField(
+        child=serializers.ListField(
+            child=serializers.ListField(child=serializers.FloatField(), min_length=2)
+        )
+    )
+
+
+class MapFeatureSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=[("Feature", "Feature")])
+    geometry = serializers.JSONField(help_text="A Polygon (a grid) or a Point (a household).")
+    properties = serializers.JSONField(
+        help_text=(
+            "A grid: kind=grid, grid_id, name, community, overdue, open, coverage, households, "
+            "visited. A household: kind=household, household_id, grid_id (nothing personal)."
+        )
+    )
+
+
+class DashboardMapSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=[("FeatureCollection", "FeatureCollection")])
+    features = MapFeatureSerializer(many=True)
+    crs_note = serializers.ChoiceField(choices=[("WGS-84", "WGS-84"), ("GCJ-02", "GCJ-02")])
+    tile_url = serializers.CharField(allow_blank=True, help_text='"" means no tile layer.')
+    tile_attribution = serializers.CharField(allow_blank=True)

@@ -12,21 +12,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit import services as audit
 from core.scope import scope_for
 from core.views import ErrorsAsJsonMixin, validated
-from reports import exports, selectors
+from reports import dashboard, exports, selectors, services
 from reports.serializers import (
+    DashboardMapSerializer,
+    DashboardQuerySerializer,
+    DashboardSerializer,
     NeedsReportQuerySerializer,
     NeedsReportSerializer,
     WorkerReportQuerySerializer,
@@ -44,6 +50,7 @@ def _doc_section(first: str, stop: str | None) -> str:
 
 NEEDS_DOC = _doc_section("Needs figures,", "Worker assessment,")
 WORKERS_DOC = _doc_section("Worker assessment,", "The assessment costs")
+DASHBOARD_DOC = "Definitions" + (dashboard.__doc__ or "").split("Definitions", 1)[-1].rstrip()
 
 
 LEVEL_NAMES = {
@@ -145,5 +152,88 @@ class WorkerReportViewSet(ErrorsAsJsonMixin, ReportViewSet):
             grid=query.get("grid"),
         )
         if query["format"] == "xlsx":
+            audit.record_export(
+                what=_("Grid worker assessment %(period)s (xlsx)") % {"period": report.period.code},
+                object_type="grids.gridworker",
+                request=request._request,
+            )
             return exports.worker_report_xlsx(report)
         return Response(WorkerReportSerializer(report).data)
+
+
+# ---------------------------------------------------------------------------- dashboard (issue 12)
+
+
+class IsDashboardReader(BasePermission):
+    """Street admins, committee members and the superuser (reports.dashboard)."""
+
+    message = gettext_lazy("The dashboard is for street admins and committee members.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user.is_authenticated and dashboard.may_see_dashboard(request.user))
+
+
+class DashboardViewSet(viewsets.GenericViewSet):
+    """The dashboard's figures (一图看懂) and its map (网格地图), for one street, community or
+    grid. Read with a token or with the session cookie (the /dashboard/ page)."""
+
+    permission_classes = [IsAuthenticated, IsDashboardReader]
+    filter_backends: list[Any] = []
+    pagination_class = None
+    serializer_class = DashboardSerializer
+
+    def _unit_and_quarter(self, request: Request) -> tuple[dashboard.Unit, selectors.Quarter]:
+        query = validated(DashboardQuerySerializer, request.query_params)
+        try:
+            unit = dashboard.resolve_unit(
+                user=request.user,
+                street=query.get("street"),
+                community=query.get("community"),
+                grid=query.get("grid"),
+            )
+        except dashboard.NotInScope:
+            raise NotFound(_("No such street, community or grid in your area.")) from None
+        return unit, query["quarter"]
+
+    @extend_schema(
+        parameters=[DashboardQuerySerializer],
+        responses={
+            200: DashboardSerializer,
+            400: OpenApiResponse(OpenApiTypes.OBJECT),
+            403: OpenApiResponse(OpenApiTypes.OBJECT),
+            404: OpenApiResponse(OpenApiTypes.OBJECT),
+        },
+        description=(
+            "Every chart of the dashboard for one unit: by default your street (a street "
+            "admin) or community (a committee member); `community=` or `grid=` drills down "
+            "(a unit outside your area answers 404). Other roles get 403.\n\n" + DASHBOARD_DOC
+        ),
+    )
+    def list(self, request: Request) -> Response | HttpResponse:
+        unit, period = self._unit_and_quarter(request)
+        figures = services.dashboard_for(user=request.user, unit=unit, period=period)
+        if isinstance(figures, str):  # a street's snapshot, already the answer's JSON
+            return HttpResponse(figures, content_type="application/json")
+        return Response(DashboardSerializer(figures).data)
+
+    @extend_schema(
+        parameters=[DashboardQuerySerializer],
+        responses={
+            200: DashboardMapSerializer,
+            400: OpenApiResponse(OpenApiTypes.OBJECT),
+            403: OpenApiResponse(OpenApiTypes.OBJECT),
+            404: OpenApiResponse(OpenApiTypes.OBJECT),
+        },
+        description=(
+            "The grid map (网格地图) of the same unit as a GeoJSON FeatureCollection: the "
+            "grids that have a boundary, with their open and overdue needs and the quarter's "
+            "visit coverage, and the households that have a location (ids only). Coordinates "
+            "are [longitude, latitude] in the system named by `crs_note`; `tile_url` is the "
+            "tile layer's URL template (empty: draw the boundaries on a plain background)."
+        ),
+    )
+    @action(detail=False, methods=["get"], url_path="map")
+    def map(self, request: Request) -> Response:
+        unit, period = self._unit_and_quarter(request)
+        data = services.map_for(user=request.user, unit=unit, period=period)
+        return Response(DashboardMapSerializer(data).data)

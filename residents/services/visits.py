@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -29,6 +30,8 @@ def record_visit(
     notes: str = "",
     follow_up_on: dt.date | None = None,
     needs: list[dict[str, Any]] | None = None,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
 ) -> Visit:
     """Log a visit (走访) to a household in the user's area, with the needs heard on it.
 
@@ -37,6 +40,10 @@ def record_visit(
     arguments of record_need but grid, household and visit) is recorded in the same
     transaction, as found on this visit: the visit and its needs are saved together or not at
     all, so a phone that retries never leaves half of them.
+
+    `latitude`/`longitude` (the phone's position, checked by the serializer with
+    core.geo.clean_point) become the household's location on the map when it has none: the
+    first visit places the household, later ones never move it.
     """
     ensure_in_scope(user, household)
     if worker is None:
@@ -53,6 +60,11 @@ def record_visit(
         notes=notes,
         follow_up_on=follow_up_on,
     )
+    if latitude is not None and longitude is not None and household.latitude is None:
+        # One conditional UPDATE: two first visits at once place the household once.
+        Household.objects.filter(pk=household.pk, latitude__isnull=True).update(
+            latitude=latitude, longitude=longitude
+        )
     needs = needs or []
     for i, need in enumerate(needs):
         try:
