@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from core.quarters import parse_quarter
+from core.scope import scope_for
 from core.types import AnyUser
 from volunteers.models import Activity, Attendance, Membership, PartnerOrganisation, Signup, Team
 
@@ -207,3 +208,61 @@ def attendance_of(activity: Activity, membership: Membership | None) -> Attendan
     if membership is None:
         return None
     return Attendance.objects.filter(activity=activity, membership=membership).first()
+
+
+# ---------------------------------------------------------------------------- the leader's pages
+
+
+def led_teams(user: AnyUser) -> QuerySet[Team]:
+    """The teams the user leads (core.scope: team_ids), with their community and counts."""
+    return (
+        Team.objects.filter(pk__in=scope_for(user).team_ids)
+        .select_related("community")
+        .annotate(member_count=Count("memberships", filter=Q(memberships__active=True)))
+        .order_by("name", "id")
+    )
+
+
+def managed_team(user: AnyUser, team_id: int) -> Team | None:
+    """A team in the user's scope, with its community (the page then asks may_manage_team)."""
+    return Team.objects.for_user(user).select_related("community").filter(pk=team_id).first()
+
+
+def roster(team: Team) -> QuerySet[Membership]:
+    """The team's active members, the leader first, with whether each has a login (a phone)."""
+    return (
+        Membership.objects.filter(team=team, active=True)
+        .select_related("resident__user", "user")
+        .order_by("role", "joined_on", "id")
+    )
+
+
+def team_activities_list(team: Team) -> QuerySet[Activity]:
+    """The team's activities, newest first, with their confirmed and waitlisted counts."""
+    return Activity.objects.filter(team=team).annotate(
+        confirmed_count=Count(
+            "signups", filter=Q(signups__status=Signup.Status.CONFIRMED), distinct=True
+        ),
+        waitlisted_count=Count(
+            "signups", filter=Q(signups__status=Signup.Status.WAITLISTED), distinct=True
+        ),
+        attended_count=Count("attendances", distinct=True),
+    )
+
+
+def activity_signups(activity: Activity) -> QuerySet[Signup]:
+    """The activity's confirmed and waitlisted sign-ups, in the order the waitlist moves up."""
+    return (
+        Signup.objects.filter(activity=activity)
+        .exclude(status=Signup.Status.WITHDRAWN)
+        .select_related("membership__resident")
+        .order_by("created_at", "id")
+    )
+
+
+def activity_attendances(activity: Activity) -> QuerySet[Attendance]:
+    return (
+        Attendance.objects.filter(activity=activity)
+        .select_related("membership__resident", "claim")
+        .order_by("checked_in_at", "id")
+    )

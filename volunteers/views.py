@@ -24,6 +24,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit import services as audit
 from core.idempotency import run_idempotent
 from core.permissions import ActionPermissions, HasPermissions
 from core.types import acting_user
@@ -455,6 +456,11 @@ class VolunteerHoursViewSet(ErrorsAsJsonMixin, viewsets.GenericViewSet):
         teams = selectors.team_activities(user=acting_user(request), start=start, end=end, **where)
         label = query.get("period") or str(query["year"])
         if query["format"] == "xlsx":
+            audit.record_export(
+                what=_("Volunteer hours %(label)s (xlsx)") % {"label": label},
+                object_type="volunteers.membership",
+                request=request._request,
+            )
             return exports.volunteer_hours_xlsx(label=label, members=members, teams=teams)
         return Response(
             VolunteerHoursSerializer(

@@ -13,6 +13,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from core.scope import scope_for
 from core.types import User
+from notifications import hooks as notifications
 from residents.models import Need, NeedEvent, Rating, Rectification, Resident
 from residents.services.needs import (
     R,
@@ -50,18 +51,42 @@ def rate_need(*, user: User, need: Need, level: int, comment: str = "") -> Need:
     need closes only when the rectification is accepted."""
     need = _lock(need)
     _ensure_rates(user, need)
+    return _rate(user=user, need=need, level=level, comment=comment, source=Rating.Source.RESIDENT)
+
+
+@transaction.atomic
+def record_phone_rating(*, user: User, need: Need, level: int, comment: str = "") -> Need:
+    """A grid worker (or the committee, the street) records the rating a resident gave on a
+    return call (电话回访), for a resident without a phone of their own or who never rated.
+    The rating is marked as taken by phone and counts like the resident's own: the same
+    levels, once per need, a low one opening a rectification."""
+    need = _lock(need)
+    _ensure_handles(user, need)
+    return _rate(user=user, need=need, level=level, comment=comment, source=Rating.Source.PHONE)
+
+
+def _rate(*, user: User, need: Need, level: int, comment: str, source: str) -> Need:
+    """The one rule of a rating, whoever records it (call under the need's row lock)."""
     _check_step(need, "rate")
     if Rating.objects.filter(need=need).exists():
         raise ValidationError({"level": [_("This need has been rated already.")]})
     if level not in Rating.Level.values:
         raise ValidationError({"level": [_("Rate from 1 (very dissatisfied) to 5.")]})
-    rating = Rating.objects.create(need=need, level=level, comment=comment, rated_by=user)
+    rating = Rating.objects.create(
+        need=need, level=level, comment=comment, rated_by=user, source=source
+    )
     record_event(
-        need=need, kind=NeedEvent.Kind.RATED, actor=user, note=comment, data={"level": level}
+        need=need,
+        kind=NeedEvent.Kind.RATED,
+        actor=user,
+        note=comment,
+        data={"level": level, "source": source},
     )
     if rating.needs_rectification:
         due_on = timezone.localdate() + dt.timedelta(days=settings.NEED_RECTIFICATION_DAYS)
-        Rectification.objects.create(need=need, rating=rating, due_on=due_on)
+        notifications.rectification_opened(
+            Rectification.objects.create(need=need, rating=rating, due_on=due_on)
+        )
         record_event(
             need=need,
             kind=NeedEvent.Kind.RECTIFICATION_OPENED,
