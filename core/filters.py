@@ -6,6 +6,7 @@ from typing import Any
 
 import django_filters as filters
 from django import forms
+from django.db.models import Q, QuerySet
 from rest_framework import filters as drf_filters
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -44,3 +45,16 @@ class SearchFilter(drf_filters.SearchFilter):
             return super().get_search_terms(request)
         except ValidationError as exc:
             raise ValidationError({self.search_param: exc.detail}) from None
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> Any:
+        """A view with `search_also(queryset, text)` (e.g. households by their address as
+        displayed) adds what that finds to the field-by-field matches."""
+        results = super().filter_queryset(request, queryset, view)
+        also = getattr(view, "search_also", None)
+        text = " ".join(self.get_search_terms(request))
+        if also is not None and text and getattr(view, "search_fields", None):
+            # By ids: DRF may have made `results` distinct, which `|` cannot combine.
+            results = queryset.filter(
+                Q(pk__in=results.values("pk")) | Q(pk__in=also(queryset, text).values("pk"))
+            )
+        return results

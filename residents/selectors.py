@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Any
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    CharField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from core.types import AnyUser
@@ -13,6 +26,48 @@ from residents.models import Household, Need, NeedEvent, Rectification, Resident
 
 def households_for(user: AnyUser) -> QuerySet[Household]:
     return Household.objects.for_user(user)
+
+
+def _suffixed(field: str, suffix: str) -> Case:
+    """`field` + `suffix` when the field is filled, nothing otherwise (as Household.address)."""
+    return Case(
+        When(**{field: ""}, then=Value("")),
+        default=Concat(F(field), Value(suffix)),
+        output_field=CharField(),
+    )
+
+
+def shown_address(prefix: str = "") -> Case:
+    """Household.address as an SQL expression: 幸福小区3号楼2单元301, 一组3号. `prefix` is
+    the path to the household ("household__" from a resident or a visit)."""
+    p = prefix
+    return Case(
+        When(
+            **{f"{p}complex": ""},
+            then=Concat(F(f"{p}village_group"), _suffixed(f"{p}house_number", "号")),
+        ),
+        default=Concat(
+            F(f"{p}complex"),
+            _suffixed(f"{p}building", "号楼"),
+            _suffixed(f"{p}unit", "单元"),
+            F(f"{p}room"),
+            output_field=CharField(),
+        ),
+        output_field=CharField(),
+    )
+
+
+def search_by_shown_address(queryset: QuerySet[Any], text: str, prefix: str = "") -> QuerySet[Any]:
+    """The rows of `queryset` whose household's address, as it is displayed, contains `text`
+    with its spaces taken out: "一组3号", "一组 3号" and "3号楼2单元" all find what the lists
+    show. (Searching field by field cannot: no field holds "3号".)"""
+    text = re.sub(r"\s+", "", text or "")
+    if not text:
+        return queryset.none()
+    matching = queryset.annotate(_shown_address=shown_address(prefix)).filter(
+        _shown_address__contains=text
+    )
+    return queryset.filter(pk__in=matching.values("pk"))
 
 
 def residents_for(user: AnyUser) -> QuerySet[Resident]:
@@ -117,3 +172,20 @@ def need_timeline(*, need: Need) -> QuerySet[NeedEvent]:
 
 def rectifications_for(user: AnyUser) -> QuerySet[Rectification]:
     return Rectification.objects.for_user(user).select_related("need", "rating", "accepted_by")
+
+
+# ---------------------------------------------------------------------------- partner units
+
+
+def partner_needs(*, unit_ids: frozenset[int] | set[int]) -> QuerySet[Need]:
+    """The needs and micro-wishes offered or assigned to these partner units (a contact's
+    units, core.scope: partner_unit_ids), for the partner's page: a subquery for the offers,
+    so a need offered to two of the units is listed once."""
+    offered = Need.offered_to.through.objects.filter(partnerunit_id__in=unit_ids)
+    return (
+        Need.objects.filter(
+            Q(assigned_partner_id__in=unit_ids) | Q(pk__in=offered.values("need_id"))
+        )
+        .select_related("grid__community", "assigned_partner", "rating")
+        .prefetch_related("offered_to", "photos")
+    )

@@ -81,6 +81,11 @@ class HouseholdViewSet(ScopedModelViewSet):
     ordering_fields = ["id", "complex", "village_group", "house_number"]
     scope_parents = ("grid",)
 
+    @staticmethod
+    def search_also(queryset: Any, text: str) -> Any:
+        """?search= also finds the address as displayed (一组3号)."""
+        return selectors.search_by_shown_address(queryset, text)
+
     def get_queryset(self) -> Any:
         return selectors.households_for(self.request.user)
 
@@ -210,6 +215,7 @@ class NeedViewSet(
         "reject": ["residents.reject_need"],
         "escalate": ["residents.escalate_need"],
         "rate": ["residents.add_rating"],
+        "phone_rating": ["residents.phone_rating"],
         "events": ["residents.view_need", "residents.view_needevent"],
         "photos": ["residents.add_needphoto"],
         "photo": ["residents.view_needphoto"],
@@ -366,6 +372,26 @@ class NeedViewSet(
             request,
             NeedRateSerializer,
             lambda need, **d: ratings_services.rate_need(user=acting_user(request), need=need, **d),
+        )
+
+    @extend_schema(
+        request=NeedRateSerializer,
+        responses=NeedSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        description="A grid worker of the need's grid (or the committee, the street) records "
+        "the rating the resident gave on a return call (电话回访). It is marked `source: phone` "
+        "with the worker as `rated_by`, and counts as the resident's rating: once per need, "
+        "only when resolved, 不满意 or worse opening a rectification.",
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], url_path="phone-rating")
+    def phone_rating(self, request: Request, pk: str | None = None) -> Response:
+        """Record a rating taken by phone (回访)."""
+        return self._step(
+            request,
+            NeedRateSerializer,
+            lambda need, **d: ratings_services.record_phone_rating(
+                user=acting_user(request), need=need, **d
+            ),
         )
 
     @extend_schema(responses=NeedEventSerializer(many=True), filters=False)

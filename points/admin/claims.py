@@ -230,7 +230,7 @@ class ClaimSubmitForm(forms.Form):
     occurred_on = forms.DateField(
         label=_("occurred on"),
         initial=timezone.localdate,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),  # what type=date reads
     )
     note = forms.CharField(
         label=_("note"), widget=forms.Textarea(attrs={"rows": 3}), required=False

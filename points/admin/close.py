@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.types import acting_user
 from grids.models import Grid
+from points import access
 from points.admin.common import ReadOnlyAdminMixin, refusal_text
 from points.models import (
     Period,
@@ -68,13 +69,37 @@ class PeriodAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         period = self.get_object(request, unquote(object_id))
         extra = dict(extra_context or {})
         if period is not None:
-            grids = Grid.objects.for_user(request.user).select_related("community")
+            grids = list(
+                Grid.objects.for_user(request.user)
+                .select_related("community")
+                .order_by("community__name", "name")
+            )
+            lists = reverse("period-distribution-list", args=[period.code])
             extra["notice_grids"] = [
                 {
                     "grid": grid,
                     "notice_url": reverse("points:notice", args=[period.code, grid.pk]),
                     "sheet_url": reverse("points:card_sheet", args=[grid.pk]),
+                    # The paper path (issue 14): this month's statements, today's visit sheet.
+                    "statement_url": reverse("points:statement", args=[grid.pk]),
+                    "visit_sheet_url": reverse("points:visit_sheet", args=[grid.pk]),
+                    "distribution_url": f"{lists}?grid={grid.pk}&format=html",
+                    "distribution_xlsx": f"{lists}?grid={grid.pk}&format=xlsx",
                 }
                 for grid in grids
             ]
+            # The purchase lists (采购清单) of the communities the user runs: links, so nobody
+            # has to type the API's address.
+            purchase = reverse("period-purchase-list", args=[period.code])
+            communities = {grid.community_id: grid.community for grid in grids}
+            extra["purchase_communities"] = [
+                {
+                    "community": community,
+                    "html": f"{purchase}?community={community.pk}&format=html",
+                    "xlsx": f"{purchase}?community={community.pk}&format=xlsx",
+                }
+                for community in communities.values()
+                if access.may_run_community(acting_user(request), community)
+            ]
+            extra["lists_built"] = period.status == Period.Status.CLOSED
         return super().change_view(request, object_id, form_url, extra)

@@ -16,16 +16,19 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ScopedModelAdmin, ScopedRelatedFilter
 from core.types import acting_user
 from points import access
-from points.admin.common import REFUSALS, refusal_text
+from points.admin.common import REFUSALS, refusal_text, signed
 from points.models import (
+    Claim,
     Objection,
 )
+from points.selectors.claims import claims_of_entries
 from points.services import objections as objections_services
 
 # ---------------------------------------------------------------------------- objections
@@ -56,9 +59,10 @@ class ObjectionAdmin(ScopedModelAdmin):
     list_select_related = ["entry__account__resident", "decided_by"]
     search_fields = ["entry__account__resident__name", "reason"]
     fields = [
-        "entry", "raised_by", "created_at", "reason", "status", "decided_by", "decided_at",
-        "decision_note", "correction",
+        "entry", "entry_rule", "entry_date", "entry_points", "raised_by", "created_at", "reason",
+        "status", "decided_by", "decided_at", "decision_note", "correction",
     ]  # fmt: skip
+    readonly_fields = ["entry_rule", "entry_date", "entry_points"]
     change_form_template = "admin/points/objection/change_form.html"
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
@@ -79,6 +83,27 @@ class ObjectionAdmin(ScopedModelAdmin):
     @admin.display(description=_("resident"), ordering="entry__account__resident__name")
     def resident(self, obj: Objection) -> str:
         return obj.entry.account.resident.name
+
+    # What the objection is about, in the committee's words: the rule, the day and the points
+    # of the entry (from the claim behind it; an entry without one shows its kind and note).
+    def _claim(self, obj: Objection) -> Claim | None:
+        return claims_of_entries([obj.entry]).get(obj.entry.pk)
+
+    @admin.display(description=_("rule"))
+    def entry_rule(self, obj: Objection) -> str:
+        claim = self._claim(obj)
+        if claim is not None:
+            return str(claim.rule.name)
+        return " ".join(p for p in (str(obj.entry.get_kind_display()), obj.entry.note) if p)
+
+    @admin.display(description=_("occurred on"))
+    def entry_date(self, obj: Objection) -> Any:
+        claim = self._claim(obj)
+        return claim.occurred_on if claim is not None else timezone.localdate(obj.entry.created_at)
+
+    @admin.display(description=_("points"))
+    def entry_points(self, obj: Objection) -> str:
+        return signed(obj.entry.amount)
 
     def get_urls(self) -> list[Any]:
         decide = self.admin_site.admin_view(self.decide_view)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.scope import ScopedQuerySet, paths_through_community, paths_through_resident
 from points.models.ledger import Entry, Period
@@ -203,7 +204,7 @@ class Claim(models.Model):  # 积分申报
 
 class Objection(models.Model):  # 公示异议
     class Status(models.TextChoices):
-        OPEN = "open", _("open")
+        OPEN = "open", pgettext_lazy("objection", "open")  # 待处理
         UPHELD = "upheld", _("upheld")
         DISMISSED = "dismissed", _("dismissed")
 

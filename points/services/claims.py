@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 from core.permissions import ensure_in_scope
 from core.types import User
 from grids.models import Community
+from notifications import hooks as notifications
 from points import access
-from points.models import Account, Claim, Entry, Policy, Rule
+from points.models import Account, Claim, Entry, Period, Policy, Rule
 from points.services.ledger import (
     account_for,
     current_period,
@@ -92,6 +93,7 @@ def _record_claim(
     """Save a claim whose points and rule were checked: the cap per quarter (refused past it,
     or with `cut_to_cap` cut to what is left, None when nothing is) and the duplicate flag."""
     period = period_for(occurred_on)
+    refuse_if_closed(period, field="occurred_on")
     # Serialise claims for one resident (the cap check below reads, then writes).
     Account.objects.select_for_update().filter(pk=account_for(resident).pk).get()
     if rule.cap_per_quarter is not None:
@@ -176,12 +178,28 @@ def submit_hours_claim(
     )
 
 
+# The quarters a claim may still enter or be approved into.
+OPEN_STATUSES = (Period.Status.OPEN, Period.Status.REDEEMING)
+
+
+def refuse_if_closed(period: Period, *, field: str | None = None) -> None:
+    """A quarter being closed or closed takes no more claims and no approvals: its notice and
+    lists are final. A clear message says which quarter and what to do instead."""
+    if period.status in OPEN_STATUSES:
+        return
+    message = _(
+        "The quarter %(period)s is %(status)s: it takes no more claims or approvals. "
+        "Reject the claim, or submit it again dated in the current quarter."
+    ) % {"period": period.code, "status": period.get_status_display()}
+    raise ValidationError({field: [message]} if field else message, code="quarter_closed")
+
+
 def _lock_submitted(claim: Claim) -> Claim:
     # of=("self",): lock the claim only, not its rule and resident rows (which every other
     # approval under the same rule would then queue behind).
     locked = (
         Claim.objects.select_for_update(of=("self",))
-        .select_related("rule", "resident")
+        .select_related("rule", "resident", "period")
         .get(pk=claim.pk)
     )
     if locked.status != Claim.Status.SUBMITTED:
@@ -197,6 +215,7 @@ def approve_claim(*, claim: Claim, approver: User) -> Claim:
     """Approve a submitted claim and post its award or deduction, once."""
     claim = _lock_submitted(claim)
     access.access_decide_claim(approver, claim)
+    refuse_if_closed(claim.period)
     claim.status = Claim.Status.APPROVED
     claim.decided_by = approver
     claim.decided_at = timezone.now()
@@ -210,6 +229,7 @@ def approve_claim(*, claim: Claim, approver: User) -> Claim:
         source=claim,
         created_by=approver,
     )
+    notifications.claim_decided(claim)
     return claim
 
 
@@ -224,6 +244,7 @@ def reject_claim(*, claim: Claim, approver: User, reason: str) -> Claim:
     claim.decided_at = timezone.now()
     claim.reject_reason = reason.strip()
     claim.save(update_fields=["status", "decided_by", "decided_at", "reject_reason"])
+    notifications.claim_decided(claim)
     return claim
 
 
@@ -437,11 +458,14 @@ def bulk_approve_claims(*, claims: QuerySet[Claim], approver: User) -> BulkDecis
     approved, and each posts its award or deduction: every account's new entries are numbered
     on from its last sequence number with a running balance, and the account's balance and
     last_seq move with them, all in this transaction, under row locks taken in id order
-    (claims, then accounts). A claim approved by someone else in the meantime is skipped, and
-    the entry key 'claim:<id>' is never posted twice. On PostgreSQL the whole batch is one
-    statement (_bulk_approve_in_one_statement); on SQLite a few (_bulk_approve_step_by_step).
+    (claims, then accounts). A claim approved by someone else in the meantime is skipped, as
+    is a claim of a quarter being closed or closed (refuse_if_closed), and the entry key
+    'claim:<id>' is never posted twice. On PostgreSQL the whole batch is one statement
+    (_bulk_approve_in_one_statement); on SQLite a few (_bulk_approve_step_by_step).
     """
     requested = claims.count()
+    # Claims of a quarter being closed or closed are skipped (refuse_if_closed, one at a time).
+    claims = Claim.objects.filter(id__in=claims.values("id"), period__status__in=OPEN_STATUSES)
     try:
         locked_sql, locked_params = _locked_decidable_sql(claims, approver)
     except EmptyResultSet:
@@ -471,6 +495,7 @@ def bulk_approve_claims(*, claims: QuerySet[Claim], approver: User) -> BulkDecis
         decided = _bulk_approve_in_one_statement(locked_sql, locked_params, values)
     else:
         decided = _bulk_approve_step_by_step(claims, approver, now, values)
+    notifications.claims_decided_later(approver_id=approver.pk, decided_at=now)
     return BulkDecision(decided=decided, skipped=requested - decided)
 
 
@@ -479,7 +504,9 @@ def bulk_reject_claims(*, claims: QuerySet[Claim], approver: User, reason: str) 
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Say why the claims are rejected.")]})
     requested = claims.count()
-    decided = _decide_many(claims, approver, timezone.now(), reason=reason.strip())
+    now = timezone.now()
+    decided = _decide_many(claims, approver, now, reason=reason.strip())
+    notifications.claims_decided_later(approver_id=approver.pk, decided_at=now)
     return BulkDecision(decided=decided, skipped=requested - decided)
 
 

@@ -96,9 +96,18 @@ class ReadOnlyInline(admin.TabularInline):
 
 class NeedEventInline(ReadOnlyInline):
     model = NeedEvent
-    fields = ["at", "kind", "from_status", "to_status", "actor", "note"]
+    fields = ["at", "kind", "from_label", "to_label", "actor", "note"]
     readonly_fields = field_names(fields)
     verbose_name_plural = _("timeline")
+
+    # The statuses in words (待受理, 已解决), not their codes.
+    @admin.display(description=_("from"))
+    def from_label(self, obj: NeedEvent) -> str:
+        return obj.from_status_label
+
+    @admin.display(description=_("to"))
+    def to_label(self, obj: NeedEvent) -> str:
+        return obj.to_status_label
 
 
 class NeedPhotoInline(ReadOnlyInline):
@@ -167,7 +176,9 @@ class AssignNeedsForm(forms.Form):
     partner_unit = forms.ModelChoiceField(
         queryset=PartnerUnit.objects.none(), required=False, label=_("partner unit")
     )
-    due_on = forms.DateField(label=_("due on"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(
+        label=_("due on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args: Any, user: AnyUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -267,7 +278,11 @@ class NeedAdmin(ScopedModelAdmin):
     @admin.display(description=_("rating"))
     def rating(self, obj: Need) -> str:
         rating = Rating.objects.filter(need=obj).first()
-        return rating.get_level_display() if rating else "-"
+        if rating is None:
+            return "-"
+        if rating.source == Rating.Source.PHONE:
+            return f"{rating.get_level_display()} ({rating.get_source_display()})"
+        return rating.get_level_display()
 
     # -- recording a need (record_need)
 

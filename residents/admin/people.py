@@ -26,11 +26,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportMixin
 
+from audit import services as audit
 from core.admin import ModelAdminBase, ScopedAdminMixin, ScopedModelAdmin, ScopedRelatedFilter
 from core.masking import can_see_full_id, id_number_for, mask_id_number
 from core.validators import ID_RE, id_birth_date, id_gender, normalize_id_number
 from residents.models import Household, Resident, Tag
 from residents.resources import CSV, XLSX, ResidentResource
+from residents.selectors import search_by_shown_address
 from residents.services.people import add_tag, release_headship, remove_tag
 
 if TYPE_CHECKING:
@@ -39,6 +41,27 @@ if TYPE_CHECKING:
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SAMPLE_FORMATS = ("xlsx", "csv")
 ADDRESS_SEARCH = ["complex", "building", "unit", "room", "village_group", "house_number"]
+
+
+if TYPE_CHECKING:
+    _SearchBase = admin.ModelAdmin[Any]
+else:
+    _SearchBase = object
+
+
+class AddressSearchMixin(_SearchBase):
+    """The search also finds a household by its address as the lists display it ("一组3号",
+    "一组 3号", "3号楼2单元"), which field-by-field search cannot."""
+
+    address_prefix = ""  # the path to the household: "household__" from a resident or a visit
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            results = results | search_by_shown_address(queryset, search_term, self.address_prefix)
+        return results, may_have_duplicates
 
 
 # ---------------------------------------------------------------------------- ID numbers
@@ -125,7 +148,7 @@ class ResidentInline(MaskedIdNumberMixin, ScopedAdminMixin, admin.TabularInline)
 
 
 @admin.register(Household)
-class HouseholdAdmin(ScopedModelAdmin):
+class HouseholdAdmin(AddressSearchMixin, ScopedModelAdmin):
     list_display = ["address", "grid", "community", "head"]
     list_filter = [("grid__community", ScopedRelatedFilter), ("grid", ScopedRelatedFilter)]
     list_select_related = ["grid__community", "head"]
@@ -158,6 +181,16 @@ class HouseholdAdmin(ScopedModelAdmin):
             head.queryset = Resident.objects.filter(household=obj)
         return form
 
+    def render_change_form(
+        self, request: HttpRequest, context: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        obj = kwargs.get("obj")
+        if obj is not None and can_see_full_id(request.user):
+            # The residents' table shows their full ID numbers: noted for the audit log.
+            for number in obj.residents.values_list("id_number", flat=True):
+                id_number_for(request.user, number)
+        return super().render_change_form(request, context, *args, **kwargs)
+
     @admin.display(description=_("address"))
     def address(self, obj: Household) -> str:
         return obj.address
@@ -183,9 +216,10 @@ class TagActionForm(ActionForm):
 @admin.register(Resident)
 # The import-export stubs declare `model` and `change_list_template` unlike Django's.
 class ResidentAdmin(  # type: ignore[misc]
-    MaskedIdNumberMixin, ScopedAdminMixin, ImportExportMixin, admin.ModelAdmin
+    AddressSearchMixin, MaskedIdNumberMixin, ScopedAdminMixin, ImportExportMixin, admin.ModelAdmin
 ):
     form = ResidentAdminForm
+    address_prefix = "household__"
     list_filter = [
         ("household__grid__community", ScopedRelatedFilter),
         ("household__grid", ScopedRelatedFilter),
@@ -312,6 +346,26 @@ class ResidentAdmin(  # type: ignore[misc]
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
+
+    def get_export_data(
+        self, file_format: Any, request: HttpRequest, queryset: Any, **kwargs: Any
+    ) -> Any:
+        data = super().get_export_data(file_format, request, queryset, **kwargs)
+        audit.record_export(
+            what=_("Residents (%(format)s)") % {"format": file_format.get_title()},
+            object_type=audit.RESIDENT,
+            count=queryset.count(),
+            request=request,
+        )
+        return data
+
+    def render_change_form(
+        self, request: HttpRequest, context: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        obj = kwargs.get("obj")
+        if obj is not None and not self.hides_id_number(request, obj):
+            id_number_for(request.user, obj.id_number)  # the form shows it: noted for the audit log
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def get_resource_kwargs(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return {"user": request.user}  # the scope of the grids, and who sees full ID numbers

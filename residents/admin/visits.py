@@ -16,11 +16,13 @@ from residents.models import Visit
 
 if TYPE_CHECKING:
     pass
-from residents.admin.people import ADDRESS_SEARCH
+from residents.admin.people import ADDRESS_SEARCH, AddressSearchMixin
 
 
 @admin.register(Visit)
-class VisitAdmin(ScopedModelAdmin):
+class VisitAdmin(AddressSearchMixin, ScopedModelAdmin):
+    address_prefix = "household__"
+
     list_display = ["visited_at", "household", "grid", "worker", "method", "follow_up_on"]
     list_filter = [
         "method",

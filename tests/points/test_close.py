@@ -212,6 +212,86 @@ def test_the_close_waits_for_the_windows_to_end(village):
     assert not Closing.objects.exists()
 
 
+def test_the_close_waits_for_the_quarters_last_day_beijing_time(village):
+    """Windows over is not enough: claims dated in the quarter arrive until its last day."""
+    with at(AFTER):  # Q4's windows (none) are over, but Q4 runs until 12-31
+        q4 = ledger_services.period_for(dt.date(2026, 12, 5))
+    # 23:30 on 12-31 in Beijing is still the quarter's last day (15:30 UTC).
+    with at(dt.date(2026, 12, 31), hour=23), pytest.raises(ValidationError) as refused:
+        close_services.start_close(period=q4, user=village.admin1)
+    assert refused.value.code == "quarter_not_over"
+    assert "runs until 2026-12-31" in str(refused.value)
+    assert "from 2027-01-01 on" in str(refused.value)
+    q4.refresh_from_db()
+    assert q4.status == Period.Status.OPEN and not Closing.objects.exists()
+    # 00:30 on 01-01 in Beijing is still 12-31 in UTC: Beijing's date decides.
+    with time_machine.travel(dt.datetime(2027, 1, 1, 0, 30, tzinfo=SHANGHAI), tick=False):
+        closing = close_services.start_close(period=q4, user=village.admin1)
+    assert closing.period == q4
+
+
+def test_a_claim_for_a_closed_quarter_is_refused_with_a_clear_message(
+    village, django_capture_on_commit_callbacks
+):
+    with at(dt.date(2026, 9, 29)):
+        late = claims_services.submit_claim(
+            user=village.worker1.user,
+            resident=village.resident1,
+            rule=Rule.objects.get(community=village.community1, code="clean"),
+            occurred_on=dt.date(2026, 9, 28),
+        )
+    close(village, django_capture_on_commit_callbacks)
+    entries = Entry.objects.count()
+    # Approving it one at a time is refused, saying which quarter and what to do.
+    with at(AFTER), pytest.raises(ValidationError) as refused:
+        claims_services.approve_claim(claim=late, approver=village.committee1)
+    assert refused.value.code == "quarter_closed"
+    assert "2026Q3 is closed" in str(refused.value)
+    assert "dated in the current quarter" in str(refused.value)
+    # In bulk it is skipped; nothing is posted.
+    with at(AFTER):
+        decision = claims_services.bulk_approve_claims(
+            claims=Claim.objects.filter(pk=late.pk), approver=village.committee1
+        )
+    assert (decision.decided, decision.skipped) == (0, 1)
+    late.refresh_from_db()
+    assert late.status == Claim.Status.SUBMITTED and Entry.objects.count() == entries
+    # It can still be rejected, to clear it from the queue.
+    with at(AFTER):
+        claims_services.reject_claim(claim=late, approver=village.committee1, reason="季度已结算")
+    # A new claim dated in the closed quarter is refused on its date.
+    with at(AFTER), pytest.raises(ValidationError) as refused:
+        claims_services.submit_claim(
+            user=village.worker1.user,
+            resident=village.resident1,
+            rule=Rule.objects.get(community=village.community1, code="clean"),
+            occurred_on=dt.date(2026, 9, 30),
+        )
+    assert "occurred_on" in refused.value.message_dict
+    assert "2026Q3 is closed" in refused.value.message_dict["occurred_on"][0]
+    assert not Claim.objects.filter(occurred_on=dt.date(2026, 9, 30)).exists()
+
+
+def test_the_api_refuses_a_claim_for_a_closed_quarter_in_chinese(
+    village, django_capture_on_commit_callbacks, client
+):
+    from rest_framework.test import APIClient
+
+    close(village, django_capture_on_commit_callbacks)
+    api = APIClient()
+    api.force_authenticate(village.worker1.user)
+    rule = Rule.objects.get(community=village.community1, code="clean")
+    with at(AFTER), translation.override("zh-hans"):
+        response = api.post(
+            "/api/v1/point-claims/",
+            {"resident": village.resident1.pk, "rule": rule.pk, "occurred_on": "2026-09-30"},
+            format="json",
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+        )
+    assert response.status_code == 400, response.content
+    assert "2026Q3 季度已结束（季度结算后不再接受" in str(response.json())
+
+
 def test_only_a_street_admin_closes(village):
     for user in (village.committee1, village.worker1.user, village.resident_user):
         with at(AFTER), pytest.raises(PermissionDenied):
