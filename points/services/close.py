@@ -17,10 +17,11 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.dispatch import enqueue_on_commit
+from core.dispatch import enqueue_on_commit, ensure_broker_reachable
 from core.masking import mask_name
 from core.types import User
 from grids.models import Community, Grid
+from notifications import hooks as notifications
 from points import access
 from points.models import (
     Account,
@@ -39,6 +40,7 @@ from points.models import (
 )
 from points.selectors.claims import notice_rows
 from points.selectors.ledger import EARNING_KINDS
+from points.services.objections import notice_deadline
 from residents.models import Household, Resident
 
 
@@ -54,12 +56,16 @@ def _closes_today_or_later(period: Period, today: dt.date) -> RedemptionWindow |
 @transaction.atomic
 def start_close(*, period: Period, user: User) -> Closing:
     """A street admin (or the superuser) starts the close of a quarter: the quarter goes to
-    closing and the close job (tasks.close_period) is queued once this commits. Refused while
-    a redemption window of the quarter is still open (today or later), so no order can arrive
-    during the close. Idempotent: a second call returns the close already started (and queues
-    the job again, which finishes a close interrupted by a lost worker and is otherwise a
-    no-op)."""
+    closing and the close job (tasks.close_period) is queued once this commits. Refused before
+    the quarter's last day has passed (Beijing time), so no claim dated in it arrives after the
+    close, and while a redemption window of the quarter is still open (today or later), so no
+    order can arrive during the close. Idempotent: a second call returns the close already
+    started (and queues the job again, which finishes a close interrupted by a lost worker and
+    is otherwise a no-op)."""
     access.access_close_quarter(user)
+    # Before any write: with the broker down the close is refused whole (a clear error,
+    # the quarter still open), not left "closing" with no job to run it.
+    ensure_broker_reachable()
     period = Period.objects.select_for_update().get(pk=period.pk)
     closing = Closing.objects.filter(period=period).first()
     if closing is None:
@@ -69,7 +75,20 @@ def start_close(*, period: Period, user: User) -> Closing:
                 % {"period": period.code, "status": period.get_status_display()},
                 code="cannot_close",
             )
-        window = _closes_today_or_later(period, timezone.localdate())
+        today = timezone.localdate()  # Beijing time (TIME_ZONE)
+        if period.ends_on >= today:
+            # Claims dated in the quarter keep arriving until its last day: closing it earlier
+            # (as soon as the redemption window ends) would leave them in a closed quarter.
+            raise ValidationError(
+                _("The quarter %(period)s runs until %(ends)s: it can be closed from %(first)s on.")
+                % {
+                    "period": period.code,
+                    "ends": period.ends_on.isoformat(),
+                    "first": (period.ends_on + dt.timedelta(days=1)).isoformat(),
+                },
+                code="quarter_not_over",
+            )
+        window = _closes_today_or_later(period, today)
         if window is not None:
             raise ValidationError(
                 _(
@@ -391,6 +410,8 @@ def close_community(*, closing: Closing, community: Community) -> bool:
     if quarters:
         post_expiry(period=period, community=community, quarters=quarters)
     _store_notice(period, community)
+    deadline = notice_deadline(period=period, community=community)
+    notifications.community_closed_later(period=period, community=community, deadline=deadline)
     return True
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from core.types import User
 from grids.models import Community
+from notifications import hooks as notifications
 from points import access
 from points.models import Entry, Objection, Period, Policy
 from points.services.claims import policy_for
@@ -92,6 +93,7 @@ def uphold_objection(
     objection.save(
         update_fields=["status", "correction", "decided_by", "decided_at", "decision_note"]
     )
+    notifications.objection_decided(objection)
     return objection
 
 
@@ -104,4 +106,5 @@ def dismiss_objection(*, objection: Objection, user: User, note: str) -> Objecti
     objection.decided_by, objection.decided_at = user, timezone.now()
     objection.decision_note = note.strip()
     objection.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    notifications.objection_decided(objection)
     return objection

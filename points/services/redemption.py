@@ -23,6 +23,7 @@ from django.utils.translation import gettext_noop
 from core.quarters import quarter_of
 from core.types import User
 from grids.models import Community
+from notifications import hooks as notifications
 from points import access
 from points.models import (
     Account,
@@ -45,6 +46,7 @@ def _open_window(
     opens_on: dt.date,
     closes_on: dt.date,
     user: User | None,
+    pickup: dict[str, str] | None = None,
 ) -> RedemptionWindow:
     if closes_on < opens_on:
         raise ValidationError({"closes_on": [_("The window cannot close before it opens.")]})
@@ -57,7 +59,12 @@ def _open_window(
     window, _created = RedemptionWindow.objects.update_or_create(
         period=period,
         community=community,
-        defaults={"opens_on": opens_on, "closes_on": closes_on, "opened_by": user},
+        defaults={
+            "opens_on": opens_on,
+            "closes_on": closes_on,
+            "opened_by": user,
+            **(pickup or {}),
+        },
     )
     if period.status == Period.Status.OPEN:
         period.status = Period.Status.REDEEMING
@@ -73,12 +80,26 @@ def open_redemption(
     opens_on: dt.date,
     closes_on: dt.date,
     user: User,
+    pickup_place: str | None = None,
+    pickup_time: str | None = None,
 ) -> RedemptionWindow:
     """A street admin opens (or moves the dates of) a community's redemption window for a
-    quarter; the quarter goes from open to redeeming. Refused once the quarter is closing."""
+    quarter; the quarter goes from open to redeeming. Refused once the quarter is closing.
+    `pickup_place` and `pickup_time` (where and when the goods are handed out, shown to the
+    residents who order) are set when given, and kept as they were when left out."""
     access.access_open_redemption(user, community)
+    pickup = {
+        name: value.strip()
+        for name, value in (("pickup_place", pickup_place), ("pickup_time", pickup_time))
+        if value is not None
+    }
     return _open_window(
-        period=period, community=community, opens_on=opens_on, closes_on=closes_on, user=user
+        period=period,
+        community=community,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        user=user,
+        pickup=pickup,
     )
 
 
@@ -246,6 +267,7 @@ def place_order(
         created_by=user,
         period=period,
     )
+    notifications.order_changed(order)
     return order
 
 
@@ -294,6 +316,7 @@ def cancel_order(*, user: User, order: Order) -> Order:
     order.cancelled_at = timezone.now()
     order.save(update_fields=["status", "cancelled_at"])
     _refund(order, user, note=gettext_noop("order cancelled"))
+    notifications.order_changed(order)
     return order
 
 
@@ -421,6 +444,7 @@ def _refund_window(window: RedemptionWindow, now: dt.datetime) -> int:
         status=Order.Status.REFUNDED,
         refunded_at=now,
     )
+    notifications.orders_changed(this_run)
     newest = Entry.objects.filter(account=OuterRef("pk")).order_by("-seq")
     Account.objects.filter(resident_id__in=this_run.values("resident_id")).update(
         balance=Subquery(newest.values("balance_after")[:1]),

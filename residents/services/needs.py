@@ -19,6 +19,7 @@ from core.permissions import ensure_in_scope
 from core.scope import Scope, scope_for
 from core.types import User
 from grids.models import Grid, GridWorker, PartnerAgreement, PartnerUnit, Project
+from notifications import hooks as notifications
 from points.models import Rule
 from points.services.claims import submit_claim
 from residents.models import Household, Need, NeedEvent, NeedPhoto, Rectification, Resident, Visit
@@ -146,6 +147,7 @@ def _move(
         note=note,
         data=data,
     )
+    notifications.need_changed(need)  # accepted, assigned, resolved, rejected: the resident
     return need
 
 
@@ -454,6 +456,7 @@ def offer_need(
         note=note,
         data={"partner_units": sorted(signed), "due_on": due_on.isoformat()},
     )
+    notifications.micro_wish_offered(need, sorted(signed))
     return need
 
 
