@@ -228,3 +228,21 @@ def test_a_resident_and_an_outsider_cannot_get_in(village: SimpleNamespace, page
         assert page.evaluate("localStorage.length") == 0 or not page.evaluate(
             "Object.keys(localStorage).some(k => /token/i.test(k) && localStorage[k])"
         )
+
+
+def test_logging_out_deletes_the_token_on_the_server_and_wipes_the_phone(
+    village: SimpleNamespace, page: Any
+) -> None:
+    from rest_framework.authtoken.models import Token
+
+    login(page, "worker")
+    expect(page.locator(tid("today-item")).first).to_be_visible()
+    assert Token.objects.filter(user__username="worker").exists()
+    page.goto(page.url.split("#")[0] + "#/sync")
+    page.locator(tid("logout")).click()
+    page.locator(".van-dialog__confirm").click()
+    expect(
+        page.locator(tid("login-error")).or_(page.get_by_text("登录", exact=True))
+    ).to_be_visible()
+    page.wait_for_function("!Object.keys(localStorage).some(k => /token/i.test(k))")
+    assert not Token.objects.filter(user__username="worker").exists()

@@ -167,8 +167,19 @@ export function relogin() {
   setToken(null);
 }
 
-/** 退出登录: the device forgets everything of this worker (store, outbox, token, caches). */
+/**
+ * 退出登录: the server deletes the token (when there is signal; a lost phone's token also
+ * expires by itself), then the device forgets everything of this worker (store, outbox,
+ * token, caches).
+ */
 export async function logout() {
+  if (getToken() && navigator.onLine) {
+    try {
+      await api('auth/logout/', { method: 'POST' });
+    } catch {
+      /* offline or already expired: the device is wiped all the same */
+    }
+  }
   await resetDevice();
 }
 
