@@ -13,12 +13,13 @@ from grids.views import (
     ResourceViewSet,
     StreetViewSet,
 )
+from notifications.views import NotificationViewSet
 from points.views.claims import ClaimViewSet, ObjectionViewSet, RankingViewSet, RuleViewSet
 from points.views.ledger import AccountViewSet, EntryViewSet
 from points.views.me import MeViewSet
 from points.views.quarters import PeriodViewSet
 from points.views.redemption import CatalogItemViewSet, OrderViewSet, RedemptionWindowViewSet
-from reports.views import NeedsReportViewSet, WorkerReportViewSet
+from reports.views import DashboardViewSet, NeedsReportViewSet, WorkerReportViewSet
 from residents.views import (
     DueVisitViewSet,
     HouseholdViewSet,
@@ -68,6 +69,8 @@ router.register("catalog-items", CatalogItemViewSet)
 router.register("redemption-windows", RedemptionWindowViewSet)
 router.register("redemption-orders", OrderViewSet)
 router.register("me", MeViewSet, basename="me")
+# Notifications (issue 14): the caller's inbox, unread count, mark read.
+router.register("notifications", NotificationViewSet, basename="notification")
 # Volunteers
 router.register("volunteer-teams", TeamViewSet)
 router.register("activities", ActivityViewSet)
@@ -76,3 +79,5 @@ router.register("reports/volunteer-hours", VolunteerHoursViewSet, basename="volu
 # Reports (issue 5): needs figures and the grid workers' quarterly assessment.
 router.register("reports/needs", NeedsReportViewSet, basename="report-needs")
 router.register("reports/workers", WorkerReportViewSet, basename="report-workers")
+# The dashboard (issue 12): reports/dashboard/ and reports/dashboard/map/.
+router.register("reports/dashboard", DashboardViewSet, basename="report-dashboard")

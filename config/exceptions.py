@@ -14,6 +14,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.dispatch import BrokerUnavailable
+
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
@@ -31,7 +33,10 @@ def _from_django_validation(exc: DjangoValidationError) -> exceptions.Validation
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Services raise Django's ValidationError / PermissionDenied; they leave here as 400 / 403."""
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, BrokerUnavailable):  # not the client's fault: 503, retry later
+        exc = exceptions.APIException(exc.messages[0], code="broker_unavailable")
+        exc.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    elif isinstance(exc, DjangoValidationError):
         exc = _from_django_validation(exc)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)

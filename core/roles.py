@@ -33,7 +33,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "residents.need": (*_RW, *_NEED_MANAGE),
         "residents.needevent": ("view",),
         "residents.needphoto": ("view", "add"),
-        "residents.rating": ("view",),
+        "residents.rating": ("view", "phone"),
         "residents.rectification": ("view", "change", "accept"),
         "grids.resource": _CRUD,
         "grids.project": _CRUD,
@@ -60,7 +60,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "points.period": ("view",),
         "points.objection": ("view", "change"),
         "points.catalogitem": ("view",),
-        "points.redemptionwindow": ("view", "add"),
+        "points.redemptionwindow": ("view", "add", "change"),
         "points.order": ("view",),
         "points.orderline": ("view",),
         "volunteers.team": _CRUD,
@@ -69,12 +69,17 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "volunteers.signup": ("view",),
         "volunteers.attendance": _RW,
         "volunteers.partnerorganisation": _CRUD,
+        "audit.auditevent": ("view",),  # the audit log of their street, read-only
+        # issue 14: each community's switches, and what was sent (read-only)
+        "notifications.notificationsetting": _CRUD,
+        "notifications.notification": ("view",),
+        "notifications.delivery": ("view",),
     },
     COMMITTEE: {
         "residents.need": (*_RW, *_NEED_MANAGE),
         "residents.needevent": ("view",),
         "residents.needphoto": ("view", "add"),
-        "residents.rating": ("view",),
+        "residents.rating": ("view", "phone"),
         "residents.rectification": ("view", "change", "accept"),
         "grids.resource": _CRUD,
         "grids.project": _CRUD,
@@ -109,12 +114,15 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "volunteers.signup": ("view",),
         "volunteers.attendance": _RW,
         "volunteers.partnerorganisation": _CRUD,
+        "notifications.notificationsetting": _CRUD,  # issue 14: the community's switches
+        "notifications.notification": ("view",),
+        "notifications.delivery": ("view",),
     },
     GRID_WORKER: {
         "residents.need": (*_RW, *_NEED_WORK),
         "residents.needevent": ("view",),
         "residents.needphoto": ("view", "add"),
-        "residents.rating": ("view",),
+        "residents.rating": ("view", "phone"),  # phone: record a rating taken by phone (回访)
         "residents.rectification": ("view", "change"),
         "grids.resource": ("view",),
         "grids.project": ("view",),

@@ -29,30 +29,47 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from audit import services as audit
 from core.idempotency import remember_answer, reserve_key
+from core.landing import role_pages
 from core.masking import mask_name
 from core.scope import scope_for
 from core.types import AnyUser, acting_user
 from grids.models import Community, Grid
 from points import access, exports
-from points.models import Account, CatalogItem, Entry, Order, Period, RedemptionWindow
+from points.models import (
+    Account,
+    CatalogItem,
+    Entry,
+    Objection,
+    Order,
+    Period,
+    Policy,
+    RedemptionWindow,
+)
 from points.selectors import claims as claims_selectors
 from points.selectors import ledger as ledger_selectors
 from points.selectors import redemption as redemption_selectors
 from points.services import ledger as ledger_services
 from points.services import objections as objections_services
 from points.services import redemption as redemption_services
-from residents.models import Resident
+from residents import selectors as residents_selectors
+from residents.models import Need, Resident
 
 STATEMENT_PAGE_SIZE = 20
 CARD_RECENT_ENTRIES = 5
 
 
-def home(request: HttpRequest) -> HttpResponseRedirect:
-    """`/`: a resident goes to their own page, everyone else to the admin."""
+def home(request: HttpRequest) -> HttpResponse:
+    """`/` (where the login lands): a partner contact, a team leader or a resident goes to
+    their own page (core.landing), everyone else to the admin; a visitor not logged in
+    chooses: the residents' login, the partners' and team leaders', or the admin's for staff."""
     user = request.user
-    if user.is_authenticated and not user.is_staff and scope_for(user).resident_id:
-        return HttpResponseRedirect(reverse("points:me"))
+    if not user.is_authenticated:
+        return render(request, "points/home.html")
+    # A partner contact, a team leader or a resident: their own page (the work first).
+    if pages := role_pages(user):
+        return HttpResponseRedirect(pages[0].url)
     return HttpResponseRedirect(reverse("admin:index"))
 
 
@@ -106,6 +123,48 @@ class ShopRow:
     item: CatalogItem
     left: int | None  # what the limit per quarter still allows, None without a limit
     quantity: str  # as typed, kept when the form comes back with an error
+    missing: int = 0  # points still missing to pay for one (0: the balance pays for it)
+
+    @property
+    def orderable(self) -> bool:
+        return self.missing == 0 and self.left != 0
+
+
+@dataclass(frozen=True)
+class Pickup:
+    """Where and when a quarter's goods are collected (the window's pickup fields), and the
+    last day before what is not collected is refunded."""
+
+    place: str
+    time: str
+    deadline: dt.date
+
+
+def _pickups(orders: list[Order]) -> dict[int, Pickup]:
+    """Per period id of the orders, the pickup of the community's window of that quarter."""
+    periods = {order.period_id for order in orders}
+    communities = {order.community_id for order in orders}
+    windows = RedemptionWindow.objects.filter(period_id__in=periods, community_id__in=communities)
+    return {
+        window.period_id: Pickup(
+            window.pickup_place,
+            window.pickup_time,
+            redemption_services.collection_deadline(window),
+        )
+        for window in windows
+    }
+
+
+def _expected_opening(community_id: int, today: dt.date) -> tuple[dt.date | None, bool]:
+    """When the next redemption window opens: (the date, exact). Exact when the window is
+    set; else, for a community whose windows open by themselves, the day after this quarter
+    ends (open_due_redemptions); else unknown (None)."""
+    upcoming = redemption_selectors.next_window(community_id=community_id, today=today)
+    if upcoming is not None:
+        return upcoming.opens_on, True
+    if Policy.objects.filter(community_id=community_id, auto_open_redemption=True).exists():
+        return Period.bounds(today)[2] + dt.timedelta(days=1), False
+    return None, False
 
 
 def _open_window(community_id: int, today: dt.date) -> RedemptionWindow | None:
@@ -130,12 +189,21 @@ def _shop_context(
         context["orders"] = list(
             redemption_selectors.resident_orders(resident_id=resident.pk, period=shown.period)
         )
+        pickups = _pickups(context["orders"])
+        for order in context["orders"]:
+            order.pickup = pickups.get(order.period_id)  # read by me.html
     if window is None:
         context["next_window"] = redemption_selectors.next_window(
             community_id=community_id, today=today
         )
+        context["next_opening"], context["next_opening_exact"] = _expected_opening(
+            community_id, today
+        )
         return context
     ordered = redemption_selectors.ordered_quantities(resident_id=resident.pk, period=window.period)
+    balance = (
+        Account.objects.filter(resident=resident).values_list("balance", flat=True).first() or 0
+    )
     quantities = quantities or {}
     context["shop"] = [
         ShopRow(
@@ -146,6 +214,7 @@ def _shop_context(
                 else max(item.limit_per_quarter - ordered.get(item.pk, 0), 0)
             ),
             quantities.get(item.pk, ""),
+            max(item.points - balance, 0),
         )
         for item in redemption_selectors.shop_items(community_id=community_id)
     ]
@@ -176,6 +245,9 @@ def _render_me(
             "page": page,
             "lines": _statement_lines(list(page.object_list)),
             "notices": notices,
+            "needs_to_rate": residents_selectors.needs_for(request.user)
+            .filter(status=Need.Status.RESOLVED, rating__isnull=True)
+            .count(),
             **shop,
         },
         status=status,
@@ -306,6 +378,210 @@ def me_cancel_order(request: HttpRequest, order_id: int) -> HttpResponse:
     return HttpResponseRedirect(reverse("points:me") + "#orders")
 
 
+# ---------------------------------------------------------------------------- the resident's
+# rules, ranking and objections (issue 16): reads through the selectors the API uses, the
+# objection through objections.raise_objection.
+
+RANKING_TOP = 20
+OBJECTION_REASON_MAX = 2000
+
+
+@login_required
+def me_rules(request: HttpRequest) -> HttpResponse:
+    """The points rules (积分细则) of the resident's community: what earns or costs how many
+    points, and the caps per quarter."""
+    resident = _own_resident(request)
+    if resident is None:
+        return render(request, "points/not_a_resident.html")
+    rules = claims_selectors.community_rules(community_id=resident.household.grid.community_id)
+    order = {c: i for i, c in enumerate(("base", "reward", "deduction"))}
+    groups: dict[str, list[Any]] = {}
+    for rule in sorted(rules, key=lambda r: (order.get(r.category, 9), r.code)):
+        groups.setdefault(rule.get_category_display(), []).append(rule)
+    return render(
+        request,
+        "points/me_rules.html",
+        {"resident": resident, "community": resident.household.grid.community, "groups": groups},
+    )
+
+
+@dataclass(frozen=True)
+class RankRow:
+    rank: int
+    name: str
+    grid: str
+    earned: int
+    me: bool
+
+
+def _rank_rows(
+    resident: Resident, *, year: int, party_only: bool
+) -> tuple[list[RankRow], RankRow | None]:
+    """The top of the community's ranking with masked names (the resident's own in full), and
+    the resident's own row when it is below the top."""
+    rows = claims_selectors.ranking(
+        community_id=resident.household.grid.community_id, year=year, party_only=party_only
+    )
+
+    def row(r: Any) -> RankRow:
+        me = r.pk == resident.pk
+        return RankRow(
+            r.rank, r.name if me else mask_name(r.name), r.household.grid.name, r.earned, me
+        )
+
+    top = [row(r) for r in rows[:RANKING_TOP]]
+    own = None
+    if not any(r.me for r in top):
+        mine = next((r for r in rows if r.pk == resident.pk), None)
+        own = row(mine) if mine is not None else None
+    return top, own
+
+
+@login_required
+def me_ranking(request: HttpRequest) -> HttpResponse:
+    """The annual ranking (年度积分排名) of the resident's community by points earned in the
+    year, names masked but one's own; and the party members' ranking."""
+    resident = _own_resident(request)
+    if resident is None:
+        return render(request, "points/not_a_resident.html")
+    year = timezone.localdate().year
+    try:
+        asked = int(request.GET.get("year", year))
+    except ValueError:
+        asked = year
+    if year - 5 <= asked <= year:
+        year = asked
+    party_only = request.GET.get("party") == "1"
+    top, own = _rank_rows(resident, year=year, party_only=party_only)
+    return render(
+        request,
+        "points/me_ranking.html",
+        {
+            "resident": resident,
+            "community": resident.household.grid.community,
+            "year": year,
+            "party_only": party_only,
+            "top": top,
+            "own": own,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class ObjectionLine:
+    line: StatementLine
+    objections: list[Any]
+    open: bool  # an objection waiting for a decision
+    errors: list[str]  # why the objection just sent was refused
+    typed: str  # the reason as typed, kept when it was refused
+
+
+@dataclass(frozen=True)
+class NoticeQuarter:
+    period: Period
+    deadline: dt.date
+    window_open: bool  # the notice is up and objections are taken (after the quarter's end)
+    lines: list[ObjectionLine]
+
+
+def _notice_quarters(
+    resident: Resident,
+    account: Account,
+    errors: dict[int, list[str]],
+    typed: dict[int, str],
+) -> list[NoticeQuarter]:
+    """The quarters whose public notice is up or was (ended, newest first, the last two), each
+    with the objection deadline and the resident's entries of it with their objections."""
+    today = timezone.localdate()
+    community = resident.household.grid.community
+    periods = Period.objects.filter(ends_on__lt=today).order_by("-ends_on")[:2]
+    quarters = []
+    for period in periods:
+        entries = list(ledger_selectors.account_statement(account=account, period=period))
+        objections: dict[int, list[Any]] = {}
+        for objection in Objection.objects.filter(entry__in=entries).order_by("id"):
+            objections.setdefault(objection.entry_id, []).append(objection)
+        deadline = objections_services.notice_deadline(period=period, community=community)
+        quarters.append(
+            NoticeQuarter(
+                period,
+                deadline,
+                today <= deadline,
+                [
+                    ObjectionLine(
+                        line,
+                        objections.get(line.entry.pk, []),
+                        any(o.status == "open" for o in objections.get(line.entry.pk, [])),
+                        errors.get(line.entry.pk, []),
+                        typed.get(line.entry.pk, ""),
+                    )
+                    for line in _statement_lines(entries)
+                ],
+            )
+        )
+    return quarters
+
+
+def _render_objections(
+    request: HttpRequest,
+    resident: Resident,
+    *,
+    errors: dict[int, list[str]] | None = None,
+    typed: dict[int, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    account = ledger_services.account_for(resident)
+    return render(
+        request,
+        "points/me_objections.html",
+        {
+            "resident": resident,
+            "grid": resident.household.grid,
+            "quarters": _notice_quarters(resident, account, errors or {}, typed or {}),
+            "reason_max": OBJECTION_REASON_MAX,
+        },
+        status=status,
+    )
+
+
+@login_required
+def me_objections(request: HttpRequest) -> HttpResponse:
+    """The public notice's quarters (季度公示) with the resident's own entries: while the
+    objection window is open, an objection (异议) to any of them; after it, why not."""
+    resident = _own_resident(request)
+    if resident is None:
+        return render(request, "points/not_a_resident.html")
+    if request.method != "POST":
+        return _render_objections(request, resident)
+    entry = get_object_or_404(
+        Entry.objects.select_related("period", "account__resident__household__grid__community"),
+        pk=_int_or_404(request.POST.get("entry")),
+        account__resident=resident,
+    )
+    reason = request.POST.get("reason", "")[:OBJECTION_REASON_MAX]
+    try:
+        objections_services.raise_objection(user=acting_user(request), entry=entry, reason=reason)
+    except (ValidationError, PermissionDenied) as error:
+        return _render_objections(
+            request,
+            resident,
+            errors={entry.pk: getattr(error, "messages", None) or [str(error)]},
+            typed={entry.pk: reason},
+            status=400,
+        )
+    messages.success(
+        request, _("Your objection was sent: the committee will look into it and decide.")
+    )
+    return HttpResponseRedirect(reverse("points:me_objections") + f"#entry-{entry.pk}")
+
+
+def _int_or_404(value: str | None) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        raise Http404 from None
+
+
 # ---------------------------------------------------------------------------- public notice
 
 
@@ -340,6 +616,10 @@ def notice(request: HttpRequest, code: str, grid_id: int) -> HttpResponse:
                 period=period, community=grid.community
             ),
             "printed_on": timezone.localdate(),
+            # A resident reading the notice objects from their page (issue 16).
+            "objections_url": (
+                reverse("points:me_objections") if scope_for(request.user).resident_id else ""
+            ),
         },
     )
 
@@ -367,6 +647,14 @@ def card_sheet(request: HttpRequest, grid_id: int) -> HttpResponse:
         (account, qr_svg(card_url(request, account.card_number), title=account.card_number))
         for account in accounts
     ]
+    audit.record_export(
+        what=_("Points cards of %(grid)s") % {"grid": grid},
+        object_type="grids.grid",
+        object_id=grid.pk,
+        count=len(cards),
+        street_id=grid.community.street_id,
+        request=request,
+    )
     return render(
         request,
         "points/card_sheet.html",

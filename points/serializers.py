@@ -412,7 +412,17 @@ class RedemptionWindowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RedemptionWindow
-        fields = ["id", "period", "community", "opens_on", "closes_on", "opened_by", "created_at"]
+        fields = [
+            "id",
+            "period",
+            "community",
+            "opens_on",
+            "closes_on",
+            "pickup_place",
+            "pickup_time",
+            "opened_by",
+            "created_at",
+        ]
         read_only_fields = ["opened_by", "created_at"]
         # One window per quarter and community: a second create moves the dates
         # (points.services.redemption.open_redemption), so DRF's unique-together check is left out.

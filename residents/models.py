@@ -72,6 +72,14 @@ class Household(Tracked):  # 户
         related_name="+",
         verbose_name=_("head of household"),
     )
+    # Where the household is on the map (optional; WGS-84 as a phone's GPS gives it, set by
+    # the first visit that records a position, or by hand). core.geo checks a pair.
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
 
     objects = TrackedQuerySet.as_manager()
     scope_paths = {
@@ -85,6 +93,13 @@ class Household(Tracked):  # 户
         verbose_name = _("household")
         verbose_name_plural = _("households")
         ordering = ["id"]
+        indexes = [
+            # The grid map's points: the few households placed, per grid (a partial index
+            # holds only those, however many households there are).
+            models.Index(
+                fields=["grid"], condition=Q(latitude__isnull=False), name="household_located"
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(complex="") | ~Q(house_number=""),
@@ -105,6 +120,21 @@ class Household(Tracked):  # 户
                 ],
                 name="household_address_unique_in_grid",
                 violation_error_message=_("This grid already has a household at this address."),
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(
+                    latitude__isnull=False,
+                    longitude__isnull=False,
+                    latitude__gte=-90,
+                    latitude__lte=90,
+                    longitude__gte=-180,
+                    longitude__lte=180,
+                ),
+                name="household_location_valid",
+                violation_error_message=_(
+                    "Give both latitude (-90 to 90) and longitude (-180 to 180), or neither."
+                ),
             ),
         ]
 
@@ -472,6 +502,16 @@ class NeedPhoto(models.Model):  # 现场照片
         return self.image.name or ""
 
 
+def need_status_label(code: str) -> str:
+    """A need's status code in words ("" stays "")."""
+    if not code:
+        return ""
+    try:
+        return str(Need.Status(code).label)
+    except ValueError:
+        return code
+
+
 class NeedEvent(models.Model):  # 办理过程: every change of a need, with who and when
     class Kind(models.TextChoices):
         RECORDED = "recorded", _("recorded")
@@ -525,6 +565,16 @@ class NeedEvent(models.Model):  # 办理过程: every change of a need, with who
     def __str__(self) -> str:
         return f"{self.need} {self.get_kind_display()}"
 
+    # The statuses in words (待受理 → 已受理) for timelines; a code no longer in Need.Status
+    # is shown as it is.
+    @property
+    def from_status_label(self) -> str:
+        return need_status_label(self.from_status)
+
+    @property
+    def to_status_label(self) -> str:
+        return need_status_label(self.to_status)
+
 
 class Rating(models.Model):  # 好差评
     class Level(models.IntegerChoices):
@@ -533,6 +583,10 @@ class Rating(models.Model):  # 好差评
         NEUTRAL = 3, _("neutral")  # 一般
         DISSATISFIED = 2, _("dissatisfied")  # 不满意
         VERY_DISSATISFIED = 1, _("very dissatisfied")  # 非常不满意
+
+    class Source(models.TextChoices):
+        RESIDENT = "resident", _("rated by the resident")  # 居民自评
+        PHONE = "phone", _("taken by phone")  # 电话回访: a grid worker records it
 
     need = models.OneToOneField(
         Need, on_delete=models.CASCADE, related_name="rating", verbose_name=_("need")
@@ -544,6 +598,13 @@ class Rating(models.Model):  # 好差评
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("rated by"),
+        help_text=_("The resident; for a rating taken by phone, the worker who recorded it."),
+    )
+    source = models.CharField(
+        _("how it was given"),
+        max_length=16,
+        choices=Source.choices,
+        default=Source.RESIDENT,
     )
     rated_at = models.DateTimeField(_("rated at"), default=timezone.now)
 
@@ -559,6 +620,7 @@ class Rating(models.Model):  # 好差评
                 condition=Q(level__gte=1, level__lte=5), name="rating_level_1_to_5"
             )
         ]
+        permissions = [("phone_rating", _("Can record a rating taken by phone"))]
 
     def __str__(self) -> str:
         return f"{self.need} {self.get_level_display()}"

@@ -3,14 +3,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from core import geo
 from core.masking import id_number_for
-from core.validators import id_birth_date, id_gender, normalize_id_number, validate_id_number
+from core.validators import (
+    id_birth_date,
+    id_gender,
+    normalize_id_number,
+    validate_id_number,
+    validate_recent_moment,
+)
 from grids.models import GridWorker, PartnerUnit
 from points.models import Rule
 from residents.models import (
@@ -170,6 +178,30 @@ class VisitSerializer(serializers.ModelSerializer):
         help_text="Needs heard on the visit, recorded with it (source visit, the visit's "
         "household and grid). Only when the visit is created; later ones go to needs/.",
     )
+    # The phone's position (WGS-84, as its GPS gives it), optional: it becomes the household's
+    # location on the grid map when the household has none yet (issue 12). Not stored on the
+    # visit, so never read back.
+    latitude = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=8,
+        min_value=-90,
+        max_value=90,
+        required=False,
+        allow_null=True,
+        write_only=True,
+        help_text="The phone's latitude (WGS-84), with longitude; only when the visit is "
+        "created. Sets the household's location if it has none.",
+    )
+    longitude = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=8,
+        min_value=-180,
+        max_value=180,
+        required=False,
+        allow_null=True,
+        write_only=True,
+        help_text="The phone's longitude (WGS-84), with latitude.",
+    )
 
     class Meta:
         model = Visit
@@ -182,13 +214,15 @@ class VisitSerializer(serializers.ModelSerializer):
             "notes",
             "follow_up_on",
             "needs",
+            "latitude",
+            "longitude",
         ]
         extra_kwargs = {
             "worker": {
                 "required": False,
                 "help_text": "Defaults to the caller; a committee may log for a worker.",
             },
-            "visited_at": {"required": False},
+            "visited_at": {"required": False, "validators": [validate_recent_moment]},
         }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -196,6 +230,14 @@ class VisitSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"needs": [_("Needs are recorded with a new visit; add later ones at needs/.")]}
             )
+        lat, lng = attrs.pop("latitude", None), attrs.pop("longitude", None)
+        if self.instance is None:
+            try:
+                point = geo.clean_point(lat, lng)
+            except DjangoValidationError as e:
+                raise serializers.ValidationError({"latitude": e.messages}) from None
+            if point is not None:
+                attrs["latitude"], attrs["longitude"] = point
         visited_at = attrs.get("visited_at") or getattr(self.instance, "visited_at", None)
         visited_at = visited_at or timezone.now()
         if visited_at > timezone.now() + dt.timedelta(minutes=10):
@@ -265,7 +307,14 @@ class NeedPhotoSerializer(serializers.ModelSerializer):
 class RatingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Rating
-        fields = ["level", "comment", "rated_at"]
+        fields = ["level", "comment", "source", "rated_by", "rated_at"]
+        extra_kwargs = {
+            "source": {
+                "help_text": "resident: rated by the resident; phone: taken by a grid worker "
+                "on a return call (电话回访)."
+            },
+            "rated_by": {"help_text": "The resident, or the worker who recorded it by phone."},
+        }
 
 
 class RectificationSerializer(serializers.ModelSerializer):
@@ -298,7 +347,7 @@ class RectificationSerializer(serializers.ModelSerializer):
 
 class NeedSerializer(serializers.ModelSerializer):
     community = serializers.IntegerField(source="grid.community_id", read_only=True)
-    resident_name = serializers.CharField(source="resident.name", read_only=True, default=None)
+    resident_name = serializers.CharField(source="resident.name", read_only=True, allow_null=True)
     overdue = serializers.BooleanField(
         source="is_overdue",
         read_only=True,
@@ -378,6 +427,8 @@ class NeedSerializer(serializers.ModelSerializer):
 
 class NeedEventSerializer(serializers.ModelSerializer):
     actor_name = serializers.SerializerMethodField()
+    from_status_label = serializers.CharField(read_only=True, help_text="from_status in words.")
+    to_status_label = serializers.CharField(read_only=True, help_text="to_status in words.")
 
     class Meta:
         model = NeedEvent
@@ -385,7 +436,9 @@ class NeedEventSerializer(serializers.ModelSerializer):
             "id",
             "kind",
             "from_status",
+            "from_status_label",
             "to_status",
+            "to_status_label",
             "actor",
             "actor_name",
             "at",

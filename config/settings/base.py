@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "import_export",
+    "axes",  # failed-login limits (issue 13): see "login protection" below
     "core",
     "grids",
     "residents",
@@ -41,17 +42,27 @@ INSTALLED_APPS = [
     "reports",
     "field",  # the grid worker's phone app (issue 11): its bundle, and the build at /m/
     "demo",  # the top floor: demo and scale data; it imports the apps, no app imports it
+    "audit",  # issue 13: the audit log of personal data (who saw, exported, changed what)
+    "notifications",  # issue 14: notifications (in-app, e-mail, SMS) and the daily digest
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz, answered before the host check and the HTTPS redirect (core.health).
+    "core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's CSS and JS) served by gunicorn itself, compressed, with hashed
+    # names cached for a year: https://whitenoise.readthedocs.io/en/stable/django.html
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.AuditMiddleware",  # after authentication: who saw a full ID number
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused by the lockout into the lockout answer (core.login_protection).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -67,6 +78,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The links between a user's own phone pages (partner, team leader, resident).
+                "core.landing.role_pages_context",
             ],
         },
     },
@@ -104,7 +117,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"  # residents on to /me/, staff to the admin
+# ---------------------------------------------------------------------------- login protection
+# django-axes counts failed logins (the API token, /accounts/login/, /admin/login/) per
+# username and per IP address, in the database (every web host sees the same counts). Past a
+# limit the login is refused for the cool-off time, with a Chinese message (JSON 429 under
+# /api/, a page elsewhere); a committee member or street admin unlocks their area's users in
+# the admin (系统 → 登录锁定). https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before the rest
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "core.login_protection.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Failed logins of one username, and from one IP address (a village office or a mobile
+# carrier puts many people behind one address, so it gets more), before the lockout.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=30)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_CALLABLE = "core.login_protection.lockout_response"
+# Tries during a lockout do not push its end further: the time the message gives holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True  # a good password clears that username's failures
+AXES_ENABLE_ADMIN = True  # the raw attempts and access logs, for superusers
+AXES_HTTP_RESPONSE_CODE = 429
+# The client's address: REMOTE_ADDR, or behind N trusted proxies (deploy/nginx.conf: 1) the
+# address the outermost one appended to X-Forwarded-For (what a client sends itself is ignored).
+AXES_CLIENT_IP_CALLABLE = "core.login_protection.client_ip"
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# API tokens (`/api/v1/auth/token/`) stop working this many hours after they were issued (the
+# client logs in again); 0 keeps them until `/api/v1/auth/logout/`.
+API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=24 * 30)
+LOGIN_REDIRECT_URL = "home"  # each role on to its own page (core.landing), staff to the admin
 
 # ---------------------------------------------------------------------------- i18n
 LANGUAGE_CODE = "zh-hans"
@@ -122,13 +165,20 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 # The field app's build (`make field`: frontend/field, Vite), served at /m/.
 FIELD_APP_DIST = env.path("FIELD_APP_DIST", default=str(BASE_DIR / "frontend" / "field" / "dist"))
+# The dashboard's build (`make dashboard`: frontend/dashboard, Vite), served as static files
+# dashboard/dashboard.js and dashboard/dashboard.css for the /dashboard/ page (issue 12). Listed
+# only once built, so a checkout without Node.js passes `check` (the page then says "not built").
+DASHBOARD_DIST = Path(
+    env.path("DASHBOARD_DIST", default=str(BASE_DIR / "frontend" / "dashboard" / "dist"))
+)
+STATICFILES_DIRS = [("dashboard", DASHBOARD_DIST)] if DASHBOARD_DIST.is_dir() else []
 # A phone photo after the client shrinks it; larger uploads are refused with a 400.
 NEED_PHOTO_MAX_BYTES = env.int("NEED_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
 
 # ---------------------------------------------------------------------------- REST framework
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -139,7 +189,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The error answers documented too (core/schema.py), so clients and schemathesis know them.
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
     "DEFAULT_VERSIONING_CLASS": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -161,6 +212,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "NeedStatusEnum": "residents.models.Need.Status",
         "NeedCategoryEnum": "residents.models.Need.Category",
+        "RatingLevelEnum": "residents.models.Rating.Level",
+        "UnitLevelEnum": ["grid", "community", "street"],  # reports.selectors.LEVELS
     },
 }
 
@@ -184,7 +237,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # still running to a second worker.
 CELERY_TASK_TIME_LIMIT = 50 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 45 * 60
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+# With Redis, a task whose worker was killed goes back to the queue after this many seconds
+# (CELERY_VISIBILITY_TIMEOUT; the real-kill test of the close uses a few seconds).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60)
+}
+# Where beat keeps its schedule's state: a writable place (deploy/ sets it for the services).
+CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", default="celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "ensure-current-period": {
         "task": "points.tasks.ensure_current_period",
@@ -210,6 +269,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "grids.tasks.fix_due_agendas",
         "schedule": crontab(hour=0, minute=40),
     },
+    # Proof of life for /readyz: a timestamp written every minute by whichever worker runs it.
+    "heartbeat": {
+        "task": "core.tasks.heartbeat",
+        "schedule": 60.0,
+    },
+    "prune-audit-log": {
+        "task": "audit.tasks.prune_audit_events",
+        "schedule": crontab(hour=3, minute=27),
+    },
+    # The street dashboards' snapshots (issue 12), idempotent.
+    "refresh-dashboard-snapshots": {
+        "task": "reports.tasks.refresh_dashboard_snapshots",
+        "schedule": crontab(minute=f"*/{env.int('DASHBOARD_SNAPSHOT_MINUTES', default=10)}"),
+    },
     "purge-idempotency-keys": {
         "task": "core.tasks.purge_idempotency_keys",
         "schedule": crontab(hour=3, minute=17),
@@ -224,11 +297,38 @@ CELERY_BEAT_SCHEDULE = {
         "task": "residents.tasks.close_unrated_needs",
         "schedule": crontab(hour=0, minute=40),
     },
+    # Notifications (issue 14): SMS held for the quiet hours or the hourly limit go out when
+    # their time comes; the grid workers' daily digest; tomorrow's volunteer activities.
+    "send-held-notifications": {
+        "task": "notifications.tasks.send_held",
+        "schedule": crontab(minute="*/10"),
+    },
+    "worker-daily-digest": {
+        "task": "notifications.tasks.send_worker_digests",
+        "schedule": crontab(hour=7, minute=30),
+    },
+    "remind-activities-tomorrow": {
+        "task": "notifications.tasks.remind_activities_tomorrow",
+        "schedule": crontab(hour=10, minute=0),
+    },
 }
+
+# ---------------------------------------------------------------------------- health
+# /healthz answers while the process is up; /readyz checks the database, the migrations and,
+# with a broker configured, the broker (within this many seconds) and the age of the last
+# Celery heartbeat (core.tasks.heartbeat, every minute from beat): older than this, not ready.
+HEALTH_BROKER_TIMEOUT = env.float("HEALTH_BROKER_TIMEOUT", default=2.0)
+HEALTH_HEARTBEAT_MAX_AGE = env.int("HEALTH_HEARTBEAT_MAX_AGE", default=5 * 60)
 
 # ---------------------------------------------------------------------------- product
 # How long a stored Idempotency-Key answer is replayed before it is purged.
 IDEMPOTENCY_KEY_TTL = timedelta(days=env.int("IDEMPOTENCY_KEY_TTL_DAYS", default=7))
+# The audit log (audit/): rows older than this are pruned daily (China's Cybersecurity Law asks
+# for at least six months of logs). The client's address is the one the login limits use
+# (TRUSTED_PROXY_COUNT). More full ID numbers than the limit shown at once (an export) make one
+# summary row instead of one per resident.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+AUDIT_REVEAL_DETAIL_LIMIT = env.int("AUDIT_REVEAL_DETAIL_LIMIT", default=200)
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="demo-pass-2026")
 # Needs (需求): an overdue need goes to the community the day after its due date, and to the
 # street once it is this many days overdue; a resident rates a resolved need within this many
@@ -258,6 +358,63 @@ ASSESSMENT_WEIGHTS = {
 # A need recorded without a due date counts as handled on time when resolved within this many
 # days (Beijing dates, the day of recording not counted) — in the needs figures.
 NEED_DEFAULT_DAYS = env.int("NEED_DEFAULT_DAYS", default=7)
+# The grid map (网格地图) on the dashboard: the tile layer's URL template, e.g.
+# https://tile.openstreetmap.org/{z}/{x}/{y}.png (WGS-84) or a Chinese provider's (GCJ-02, to
+# match boundaries recorded in GCJ-02). Empty: the boundaries on a plain background.
+MAP_TILE_URL = env("MAP_TILE_URL", default="")
+MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", default="")
+# At most this many household points on one map (a street of a million residents has more).
+MAP_MAX_HOUSEHOLDS = env.int("MAP_MAX_HOUSEHOLDS", default=5000)
+# The dashboard of a whole street is read from a snapshot (reports.models.DashboardSnapshot)
+# recomputed by beat every DASHBOARD_SNAPSHOT_MINUTES (default 10, in CELERY_BEAT_SCHEDULE),
+# and on the spot once older than DASHBOARD_SNAPSHOT_MAX_AGE; communities and grids are live.
+DASHBOARD_SNAPSHOT_LEVELS = ("street",)
+DASHBOARD_SNAPSHOT_MAX_AGE = timedelta(
+    minutes=env.int("DASHBOARD_SNAPSHOT_MAX_AGE_MINUTES", default=30)
+)
+
+# ---------------------------------------------------------------------------- notifications
+# Issue 14 (notifications/): in-app always; e-mail to users with an address (Django's mail
+# framework: EMAIL_URL, e.g. smtp://user:pass@smtp.example.com:587, default the console);
+# SMS to residents without a login, through SMS_BACKEND.
+NOTIFICATIONS_EMAIL = env.bool("NOTIFICATIONS_EMAIL", default=True)
+NOTIFICATIONS_EMAIL_SUBJECT_PREFIX = env(
+    "NOTIFICATIONS_EMAIL_SUBJECT_PREFIX", default="【网格积分】"
+)
+NOTIFICATIONS_SITE_URL = env("NOTIFICATIONS_SITE_URL", default="")  # prefixed to e-mailed links
+NOTIFICATIONS_MAX_RETRIES = env.int("NOTIFICATIONS_MAX_RETRIES", default=5)
+# seconds before the first retry, doubled at each (with jitter), at most the maximum
+NOTIFICATIONS_RETRY_BACKOFF = env.int("NOTIFICATIONS_RETRY_BACKOFF", default=60)
+NOTIFICATIONS_RETRY_BACKOFF_MAX = env.int("NOTIFICATIONS_RETRY_BACKOFF_MAX", default=3600)
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]
+EMAIL_HOST = EMAIL_CONFIG.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = EMAIL_CONFIG.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = EMAIL_CONFIG.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = EMAIL_CONFIG.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = EMAIL_CONFIG.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = EMAIL_CONFIG.get("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="gridpoints@localhost")
+# SMS (短信): notifications.sms.ConsoleSmsBackend (default), FileSmsBackend (SMS_FILE_PATH),
+# AliyunSmsBackend (pip install 'gridpoints[sms]'; https://help.aliyun.com/zh/sms/).
+SMS_BACKEND = env("SMS_BACKEND", default="notifications.sms.ConsoleSmsBackend")
+SMS_SIGN_NAME = env("SMS_SIGN_NAME", default="网格积分")
+SMS_FILE_PATH = env("SMS_FILE_PATH", default="sms.log")
+# event → the provider's template code: SMS_TEMPLATES=claim_approved=SMS_123,order_ready=SMS_4
+SMS_TEMPLATES = env.dict("SMS_TEMPLATES", default={})
+SMS_MAX_PER_HOUR = env.int("SMS_MAX_PER_HOUR", default=5)  # per phone number; 0: no limit
+SMS_QUIET_START = env.int("SMS_QUIET_START", default=21)  # no SMS from 21:00 …
+SMS_QUIET_END = env.int("SMS_QUIET_END", default=8)  # … to 08:00, Beijing time
+ALIYUN_SMS_ACCESS_KEY_ID = env("ALIYUN_SMS_ACCESS_KEY_ID", default="")
+ALIYUN_SMS_ACCESS_KEY_SECRET = env("ALIYUN_SMS_ACCESS_KEY_SECRET", default="")
+ALIYUN_SMS_ENDPOINT = env("ALIYUN_SMS_ENDPOINT", default="dysmsapi.aliyuncs.com")
+# Balance by SMS (issue 14, points.sms_balance): the inbound webhook POST /sms/inbound/ answers
+# a texted card number with its balance, only to the resident's own phone. Off by default; it
+# needs the secret shared with the provider (HMAC-SHA256 of the body in X-Signature). Replies
+# per phone number and hour are limited (0: no limit).
+SMS_INBOUND_ENABLED = env.bool("SMS_INBOUND_ENABLED", default=False)
+SMS_INBOUND_SECRET = env("SMS_INBOUND_SECRET", default="")
+SMS_INBOUND_MAX_PER_HOUR = env.int("SMS_INBOUND_MAX_PER_HOUR", default=5)
 
 LOGGING = {
     "version": 1,

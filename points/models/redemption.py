@@ -75,6 +75,19 @@ class RedemptionWindow(models.Model):  # 兑换窗口: when residents order good
         verbose_name=_("opened by"),
         help_text=_("Empty when the window was opened automatically."),
     )
+    # Where and when the goods are handed out (shown to residents after they order).
+    pickup_place = models.CharField(
+        _("pickup place"),
+        max_length=200,
+        blank=True,
+        help_text=_("Where residents collect what they ordered, e.g. the village committee."),
+    )
+    pickup_time = models.CharField(
+        _("pickup time"),
+        max_length=200,
+        blank=True,
+        help_text=_("When residents collect what they ordered, e.g. 2027-01-12 9:00–11:30."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -89,7 +102,10 @@ class RedemptionWindow(models.Model):  # 兑换窗口: when residents order good
                 fields=["period", "community"], name="one_redemption_window_per_community"
             ),
             models.CheckConstraint(
-                condition=Q(closes_on__gte=F("opens_on")), name="redemption_window_dates"
+                condition=Q(closes_on__gte=F("opens_on")),
+                name="redemption_window_dates",
+                violation_error_code="window_dates",
+                violation_error_message=_("The window cannot close before it opens."),
             ),
         ]
 

@@ -25,6 +25,11 @@ def rules_for(user: AnyUser) -> QuerySet[Rule]:
     return Rule.objects.filter(q).select_related("community")
 
 
+def community_rules(*, community_id: int) -> QuerySet[Rule]:
+    """The active rule book of one community, as its residents read it (/me/rules/)."""
+    return Rule.objects.filter(community_id=community_id, active=True).order_by("category", "code")
+
+
 def claims_for(user: AnyUser) -> QuerySet[Claim]:
     return Claim.objects.for_user(user).select_related("rule", "resident", "period")
 

@@ -15,6 +15,7 @@ from rest_framework.renderers import JSONRenderer, StaticHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit import services as audit
 from core.idempotency import run_idempotent
 from core.types import acting_user
 from core.views import (
@@ -202,6 +203,15 @@ class PeriodViewSet(ErrorsAsJsonMixin, PointsViewSetMixin, viewsets.ReadOnlyMode
         period = self.get_object()
         query = validated(DistributionListQuerySerializer, request.query_params)
         grid = self._list_grid(query["grid"])
+        # A list of names and addresses: who read or printed it goes into the audit log.
+        audit.record_export(
+            what=_("Distribution list %(period)s %(grid)s (%(format)s)")
+            % {"period": period.code, "grid": grid, "format": query["format"]},
+            object_type="grids.grid",
+            object_id=grid.pk,
+            street_id=grid.community.street_id,
+            request=request._request,
+        )
         if query["format"] == "xlsx":
             return exports.distribution_xlsx(period=period, grid=grid)
         if query["format"] == "html":

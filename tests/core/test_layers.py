@@ -16,7 +16,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE = "core"
-APPS = ("grids", "residents", "points", "volunteers", "reports", "field", "demo")
+APPS = (
+    "audit", "grids", "residents", "points", "volunteers", "reports", "field", "demo",
+    "notifications",
+)  # fmt: skip
 PACKAGES = ("config", CORE, *APPS)
 
 Import = ast.Import | ast.ImportFrom
