@@ -3,7 +3,9 @@ Chinese, against the built app served by Django, with the server's rows counted 
 
 from __future__ import annotations
 
+import os
 import re
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -246,3 +248,46 @@ def test_logging_out_deletes_the_token_on_the_server_and_wipes_the_phone(
     ).to_be_visible()
     page.wait_for_function("!Object.keys(localStorage).some(k => /token/i.test(k))")
     assert not Token.objects.filter(user__username="worker").exists()
+
+
+def test_the_worker_reads_notifications_in_the_app(village: SimpleNamespace, page: Any) -> None:
+    """消息 (issue 14): the bell on 今日 shows the unread count; the inbox lists the worker's
+    notifications; opening one marks it read on the server."""
+    from django.contrib.auth import get_user_model
+
+    from notifications.models import Notification
+
+    worker = get_user_model().objects.get(username="worker")
+    digest = Notification.objects.create(
+        recipient=worker,
+        event="daily_digest",
+        text="今日待走访 3 户，逾期需求 1 件。",
+        dedupe_key="test:digest",
+        batch=uuid.uuid4(),
+    )
+    Notification.objects.create(
+        recipient=worker,
+        event="claim_rejected",
+        text="积分申报被驳回：日期不对",
+        dedupe_key="t:2",
+        batch=uuid.uuid4(),
+    )
+    login(page, "worker")
+    bell = page.locator(tid("inbox-link"))
+    expect(bell.locator(".van-badge")).to_have_text("2")
+    bell.click()
+    items = page.locator(tid("inbox-item"))
+    expect(items).to_have_count(2)
+    expect(page.locator("body")).to_contain_text("今日待走访 3 户")
+    expect(page.locator(tid("inbox-unread-dot"))).to_have_count(2)
+    if os.environ.get(
+        "FIELD_SCREENSHOTS"
+    ):  # the README's picture: FIELD_SCREENSHOTS=docs/screenshots
+        page.screenshot(path=str(Path(os.environ["FIELD_SCREENSHOTS"]) / "field-inbox.png"))
+    items.filter(has_text="今日待走访").click()
+    expect(page.locator(tid("inbox-unread-dot"))).to_have_count(1)
+    digest.refresh_from_db()
+    assert digest.read_at is not None
+    page.locator(tid("inbox-read-all")).click()
+    expect(page.locator(tid("inbox-unread-dot"))).to_have_count(0)
+    assert not Notification.objects.filter(recipient=worker, read_at__isnull=True).exists()

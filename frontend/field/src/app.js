@@ -26,6 +26,7 @@ export const state = reactive({
   failed: 0,
   bundleError: '',
   authLost: false,
+  unread: 0, // notifications not yet read (消息), from the server when there is signal
 });
 
 export const outbox = new Outbox({
@@ -68,6 +69,7 @@ export async function refresh({ quiet = true } = {}) {
   state.refreshing = true;
   try {
     await refreshBundle(db, api);
+    refreshUnread();
     state.me = await getMeta(db, 'me');
     state.syncedAt = await getMeta(db, 'syncedAt');
     state.bundleError = '';
@@ -82,6 +84,17 @@ export async function refresh({ quiet = true } = {}) {
       refreshAgain = false;
       refreshSoon();
     }
+  }
+}
+
+/** The count of unread notifications (the badge on 消息); quiet when it cannot be had. */
+export async function refreshUnread() {
+  if (!getToken() || !navigator.onLine) return;
+  try {
+    const { data } = await api('notifications/unread-count/');
+    state.unread = data.unread;
+  } catch {
+    /* the badge keeps its last count */
   }
 }
 
@@ -158,7 +171,7 @@ async function resetDevice() {
   db = openDb();
   outbox.db = db;
   await db.open();
-  Object.assign(state, { me: null, pending: 0, failed: 0, syncedAt: null, authLost: false });
+  Object.assign(state, { me: null, pending: 0, failed: 0, syncedAt: null, authLost: false, unread: 0 });
 }
 
 /** The token expired: log in again, keeping the device's data and outbox. */

@@ -13,6 +13,7 @@ export const router = createRouter({
     { path: '/scan', component: () => import('./views/Scan.vue'), meta: { tab: 'scan' } },
     { path: '/approve', component: () => import('./views/Approve.vue'), meta: { tab: 'approve' } },
     { path: '/sync', component: () => import('./views/Sync.vue'), meta: { tab: 'sync' } },
+    { path: '/inbox', component: () => import('./views/Inbox.vue') },
     { path: '/h/:id', component: () => import('./views/Household.vue'), props: true },
     { path: '/h/:id/visit', component: () => import('./views/VisitForm.vue'), props: true },
     { path: '/h/:id/need', component: () => import('./views/NeedForm.vue'), props: true },
