@@ -24,7 +24,10 @@ def broker_down():
 
         app.pool.force_close_all()
         pools.reset()  # kombu keeps one pool per broker address, closed ones included
+        # What Celery itself drops after a fork: its connection pool and the producer pool
+        # cached on app.amqp (which an eager task acquires from too).
         app._pool = None
+        app.amqp._producer_pool = None
 
     before = {k: app.conf[k] for k in ("task_always_eager", "broker_url")}
     app.conf.update(task_always_eager=False, broker_url=DEAD_BROKER)
