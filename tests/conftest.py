@@ -118,3 +118,16 @@ def staff_client():
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def tasks_in_process(settings):
+    """Celery tasks run in-process (eager), as in the embedded set-up, also where a real broker
+    is configured (CI's PostgreSQL pass): for tests of what a task does, not of the broker."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    app.conf.task_always_eager = before

@@ -35,7 +35,9 @@ def test_healthz_answers_without_touching_the_database(db, django_assert_num_que
     assert r["Cache-Control"] == "no-store"
 
 
-def test_the_probes_answer_a_load_balancer_that_asks_by_ip_over_plain_http(db, settings):
+def test_the_probes_answer_a_load_balancer_that_asks_by_ip_over_plain_http(
+    db, settings, tasks_in_process
+):
     settings.ALLOWED_HOSTS = ["grid.example.org"]
     settings.SECURE_SSL_REDIRECT = True
     c = Client(HTTP_HOST="10.0.0.5:8000", raise_request_exception=False)
@@ -45,7 +47,7 @@ def test_the_probes_answer_a_load_balancer_that_asks_by_ip_over_plain_http(db, s
     assert c.get("/accounts/login/").status_code == 400
 
 
-def test_readyz_is_200_with_every_check_when_all_is_well(db):
+def test_readyz_is_200_with_every_check_when_all_is_well(db, tasks_in_process):
     r = Client().get("/readyz")
     assert r.status_code == 200, r.content
     body = r.json()
@@ -119,7 +121,7 @@ def test_an_unreachable_broker_fails_readyz_within_its_timeout(db, with_broker):
     assert broker["error"]
 
 
-def test_the_heartbeat_task_writes_one_row_and_beat_runs_it_every_minute(db):
+def test_the_heartbeat_task_writes_one_row_and_beat_runs_it_every_minute(db, tasks_in_process):
     tasks.heartbeat.delay()
     tasks.heartbeat.delay()
     assert Heartbeat.objects.count() == 1

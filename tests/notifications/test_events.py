@@ -21,6 +21,9 @@ from tests import factories as f
 from tests.points.test_close import SHANGHAI, close, close_job_runs_in_process, village  # noqa: F401
 from volunteers.services import activities as activity_services
 
+# Delivery runs in Celery after the commit: in-process here, also on CI's broker pass.
+pytestmark = pytest.mark.usefixtures("tasks_in_process")
+
 
 @pytest.fixture(autouse=True)
 def _clean(settings):

@@ -27,6 +27,10 @@ from tests import factories as f
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+# Delivery runs in Celery after the commit: in-process here, also on CI's broker pass.
+pytestmark = pytest.mark.usefixtures("tasks_in_process")
+
+
 @pytest.fixture(autouse=True)
 def _clean(settings):
     sms.outbox.clear()
