@@ -11,9 +11,11 @@ the PDF's first page is saved as a PNG too (paper-*-pdf.png).
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,13 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import new_context
 
-SHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+# The README's pictures are refreshed with PAPER_SCREENSHOTS=docs/screenshots; otherwise the
+# shots go to a throwaway folder, so running the suite leaves the checkout as it was.
+SHOTS = Path(
+    os.environ.get("PAPER_SCREENSHOTS") or tempfile.mkdtemp(prefix="gridpoints-paper-shots-")
+)
+if not SHOTS.is_absolute():
+    SHOTS = Path(settings.BASE_DIR) / SHOTS
 A4 = {"width": 794, "height": 1123}  # 210 × 297 mm at 96 px per inch
 
 
