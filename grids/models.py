@@ -224,6 +224,19 @@ class CommitteeMember(models.Model):  # 社区居委会 / 村"两委" 成员
         Community, on_delete=models.CASCADE, related_name="committee", verbose_name=_("community")
     )
     title = models.CharField(_("title"), max_length=50, blank=True)
+    # 纪检监督 (issue 15): a discipline inspector's seat reads the community's points (claims,
+    # ledger, objections, rule books, the anomaly report, the audit export) and decides nothing:
+    # core.scope keeps it out of the committee's `community_ids`. Give the login the inspector
+    # role (core.roles.INSPECTOR), not the committee's.
+    inspector = models.BooleanField(
+        _("discipline inspector (read only)"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "纪检监督: reads this community's points records and audit export, and decides "
+            "nothing. Give the login the inspector role."
+        ),
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = {"street": "community__street_id", "community": "community_id"}

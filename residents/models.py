@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.scope import ScopedQuerySet, paths_through
+from core.scope import ScopedQuerySet, paths_through, paths_through_resident
 from core.tracking import Tracked, TrackedQuerySet
 from core.validators import (
     id_birth_date,
@@ -681,3 +681,65 @@ class Rectification(models.Model):  # 整改: opened by a low rating, ends when 
         if self.accepted_at is None:
             return None
         return timezone.localdate(self.accepted_at) <= self.due_on
+
+
+# ---------------------------------------------------------------------------- absences (issue 15)
+
+
+class Absence(models.Model):  # 外出登记: a resident recorded away (外出务工, 住院, 探亲 …)
+    """A span of days a resident was (or is) away from home, as a grid worker recorded it.
+
+    The points anomaly report (reports.anomalies) flags claims dated on such a day: a resident
+    working in the city did not sweep the village square that morning. `ends_on` empty: still
+    away, until someone records the return.
+    """
+
+    class Reason(models.TextChoices):
+        MIGRANT_WORK = "migrant_work", _("working away")  # 外出务工
+        HOSPITAL = "hospital", _("in hospital")  # 住院
+        VISITING_FAMILY = "visiting_family", _("visiting family")  # 探亲
+        STUDY = "study", _("studying away")  # 外出求学
+        OTHER = "other", _("other")
+
+    resident = models.ForeignKey(
+        Resident, on_delete=models.CASCADE, related_name="absences", verbose_name=_("resident")
+    )
+    starts_on = models.DateField(_("away from"))
+    ends_on = models.DateField(
+        _("away until"),
+        null=True,
+        blank=True,
+        help_text=_("The last day away; empty while the resident is still away."),
+    )
+    reason = models.CharField(_("reason"), max_length=32, choices=Reason.choices)
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_paths = paths_through_resident("resident")
+
+    class Meta:
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        ordering = ["-starts_on", "-id"]
+        indexes = [models.Index(fields=["resident", "starts_on"], name="absence_resident_span")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="absence_ends_after_start",
+                violation_error_message=_("The last day away cannot be before the first."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        end = self.ends_on.isoformat() if self.ends_on else "…"
+        return f"{self.resident} {self.get_reason_display()} {self.starts_on.isoformat()}–{end}"
+
+    def covers(self, day: dt.date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)

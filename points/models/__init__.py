@@ -3,6 +3,7 @@
 - ledger: Period, Account, Entry (append-only) — knows nothing of the others;
 - claims: Policy, Rule, Claim, Objection;
 - redemption: CatalogItem, RedemptionWindow, Order, OrderLine;
+- governance: RuleBook, UnitSwitch, ExchangeReset (issue 15);
 - close: Closing, ClosedCommunity, PurchaseLine, DistributionLine, NoticeLine.
 
 `from points.models import X` keeps working for every model.
@@ -16,6 +17,7 @@ from points.models.close import (
     NoticeLine,
     PurchaseLine,
 )
+from points.models.governance import ExchangeReset, RuleBook, UnitSwitch
 from points.models.ledger import Account, Entry, EntryQuerySet, LedgerIsAppendOnly, Period
 from points.models.redemption import CatalogItem, Order, OrderLine, RedemptionWindow
 
@@ -38,4 +40,7 @@ __all__ = [
     "PurchaseLine",
     "RedemptionWindow",
     "Rule",
+    "RuleBook",
+    "UnitSwitch",
+    "ExchangeReset",
 ]

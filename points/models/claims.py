@@ -3,17 +3,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.scope import ScopedQuerySet, paths_through_community, paths_through_resident
-from points.models.ledger import Entry, Period
+from core.scope import (
+    ScopedQuerySet,
+    paths_through,
+    paths_through_community,
+    paths_through_resident,
+)
+from points.models.governance import refuse_change_of_adopted
+from points.models.ledger import Account, Entry, Period
 
 
 class Policy(models.Model):  # 积分制度设置 (per community)
+    class AccountUnit(models.TextChoices):
+        RESIDENT = "resident", _("each resident")
+        HOUSEHOLD = "household", _("each household")  # 以户为单位
+
     community = models.OneToOneField(
         "grids.Community",
         on_delete=models.CASCADE,
@@ -53,9 +65,51 @@ class Policy(models.Model):  # 积分制度设置 (per community)
         ),
     )
 
+    account_unit = models.CharField(
+        _("points are counted for"),
+        max_length=16,
+        choices=AccountUnit.choices,
+        default=AccountUnit.RESIDENT,
+        help_text=_(
+            "With households (以户为单位), claims are still made for a resident but post to the "
+            "household's account, which its head and members see and spend. Change it with "
+            "'switch account unit' at a quarter boundary: balances move with transfer entries."
+        ),
+    )
+    # 双轨制: exchange points (the balance) may be cleared once a year; honour points never.
+    reset_month = models.PositiveSmallIntegerField(
+        _("yearly reset of exchange points: month"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "On this date every year the exchange points left are cleared (expiry entries); "
+            "honour points are kept. Empty: no yearly reset."
+        ),
+    )
+    reset_day = models.PositiveSmallIntegerField(
+        _("yearly reset of exchange points: day"), null=True, blank=True
+    )
+
     class Meta:
         verbose_name = _("points policy")
         verbose_name_plural = _("points policies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reset_month__isnull=True, reset_day__isnull=True)
+                | Q(
+                    reset_month__isnull=False,
+                    reset_day__isnull=False,
+                    reset_month__gte=1,
+                    reset_month__lte=12,
+                    reset_day__gte=1,
+                    reset_day__lte=28,
+                ),
+                name="policy_reset_date_valid",
+                violation_error_message=_(
+                    "Give both month (1-12) and day (1-28) of the yearly reset, or neither."
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.community)
@@ -82,6 +136,16 @@ class Rule(models.Model):  # 积分增减细则
         blank=True,
         related_name="rules",
         verbose_name=_("community"),
+    )
+    # The version of the community's (or street's) rule book this rule belongs to (issue 15):
+    # a claim uses the version in force on its date; changing a rule makes a new version.
+    book = models.ForeignKey(
+        "points.RuleBook",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rules",
+        verbose_name=_("rule book"),
     )
     code = models.CharField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=200)
@@ -113,15 +177,34 @@ class Rule(models.Model):  # 积分增减细则
                 name="rule_belongs_to_street_or_community",
             ),
             models.CheckConstraint(condition=Q(points__gt=0), name="rule_points_positive"),
+            # A code is unique in its rule book version (the same code is in every version);
+            # rules of no version yet (unversioned, before a community's first book) by owner.
+            models.UniqueConstraint(fields=["book", "code"], name="rule_code_unique_in_book"),
             models.UniqueConstraint(
-                fields=["community", "code"], name="rule_code_unique_in_community"
+                fields=["community", "code"],
+                condition=Q(book__isnull=True),
+                name="rule_code_unique_unversioned_community",
             ),
-            models.UniqueConstraint(fields=["street", "code"], name="rule_code_unique_in_street"),
+            models.UniqueConstraint(
+                fields=["street", "code"],
+                condition=Q(book__isnull=True),
+                name="rule_code_unique_unversioned_street",
+            ),
         ]
 
     def __str__(self) -> str:
         sign = "-" if self.category == self.Category.DEDUCTION else "+"
         return f"{self.name} ({sign}{'≤' if self.up_to else ''}{self.points})"
+
+    # A rule of an adopted rule book version is history: refused with a clear message here,
+    # and by the database on PostgreSQL (points.models.governance.refuse_change_of_adopted).
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        refuse_change_of_adopted(self)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        refuse_change_of_adopted(self)
+        return super().delete(*args, **kwargs)
 
     @property
     def sign(self) -> int:
@@ -147,6 +230,17 @@ class Claim(models.Model):  # 积分申报
     occurred_on = models.DateField(_("occurred on"))
     period = models.ForeignKey(
         Period, on_delete=models.PROTECT, related_name="claims", verbose_name=_("quarter")
+    )
+    # The account the claim posts to once approved: the resident's, or with household accounts
+    # the household's (points.services.ledger.account_for). Set when it is submitted (empty:
+    # found at approval); moved with the balances when the community switches its unit.
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="claims",
+        verbose_name=_("account"),
     )
     note = models.TextField(_("note"), blank=True)
     status = models.CharField(
@@ -242,7 +336,7 @@ class Objection(models.Model):  # 公示异议
     created_at = models.DateTimeField(_("raised at"), auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = paths_through_resident("entry__account__resident")
+    scope_paths = paths_through("entry", Entry.scope_paths)
 
     class Meta:
         verbose_name = _("objection")

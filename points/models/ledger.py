@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from core.quarters import quarter_of
-from core.scope import ScopedQuerySet, paths_through_resident
+from core.scope import ScopedQuerySet
 
 
 class Period(models.Model):  # 季度
@@ -58,27 +58,93 @@ class Period(models.Model):  # 季度
         return quarter_of(day)
 
 
+def _account_paths(to_account: str) -> dict[str, str | tuple[str, ...]]:
+    """`scope_paths` through an account (`to_account` "" for the account itself): its
+    household's grid, community and street; for a resident, their own account and their
+    household's shared account (household accounts, issue 15)."""
+    pre = f"{to_account}__" if to_account else ""
+    return {
+        "street": f"{pre}household__grid__community__street_id",
+        "community": f"{pre}household__grid__community_id",
+        "grid": f"{pre}household__grid_id",
+        "resident": (f"{pre}resident_id", f"{pre}shared_household__residents"),
+    }
+
+
 class Account(models.Model):  # 积分账户 (and its card, 积分卡)
+    """One resident's account, or (Policy.account_unit = household, 以户为单位) one household's,
+    shared by its head (户主) and members.
+
+    `household` is always set: the household the account belongs to (for a resident's account,
+    the resident's household, kept in step when a resident moves; see points.signals), so that
+    every account is scoped and grouped by one join, whichever its unit. `shared_household` is
+    set, to the same household, only on a household's account.
+    """
+
     resident = models.OneToOneField(
         "residents.Resident",
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="point_account",
         verbose_name=_("resident"),
     )
+    household = models.ForeignKey(
+        "residents.Household",
+        on_delete=models.PROTECT,
+        related_name="point_accounts",
+        verbose_name=_("household"),
+    )
+    shared_household = models.OneToOneField(
+        "residents.Household",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="point_account",
+        verbose_name=_("household account of"),
+    )
     card_number = models.CharField(_("card number"), max_length=16, unique=True)
     balance = models.IntegerField(_("balance"), default=0)
+    # 荣誉积分: every award adds to it, deductions and reversals take from it; redemption,
+    # expiry and the yearly reset never do (the sum of the entries' `honour`).
+    honour = models.IntegerField(_("honour points"), default=0, db_default=0)
     last_seq = models.PositiveIntegerField(_("entries"), default=0)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = paths_through_resident("resident")
+    scope_paths = _account_paths("")
 
     class Meta:
         verbose_name = _("points account")
         verbose_name_plural = _("points accounts")
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resident__isnull=False, shared_household__isnull=True)
+                | Q(resident__isnull=True, shared_household=F("household")),
+                name="account_of_a_resident_or_its_household",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.resident} {self.balance}"
+        return f"{self.holder_name} {self.balance}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A resident's account belongs to the resident's household (kept in step on a move).
+        if self.household_id is None and self.resident_id is not None:
+            self.household_id = self.resident.household_id
+        super().save(*args, **kwargs)
+
+    @property
+    def is_household(self) -> bool:
+        return self.shared_household_id is not None
+
+    @property
+    def holder_name(self) -> str:
+        """The resident's name, or for a household's account its head's name and 户 (家庭)."""
+        if self.resident_id is not None:
+            return str(self.resident)
+        head = self.household.head
+        return str(_("%(head)s household") % {"head": head.name if head else self.household})
 
 
 class EntryQuerySet(ScopedQuerySet):
@@ -104,6 +170,9 @@ class Entry(models.Model):  # 积分流水
         REVERSAL = "reversal", _("reversal")
         EXPIRY = "expiry", _("expiry")
         ADJUSTMENT = "adjustment", _("adjustment")
+        # Balances moved between a resident's and a household's account when a community
+        # switches its account unit (issue 15): out of one, into the other.
+        TRANSFER = "transfer", _("transfer")
 
     # No index of its own: the indexes below all lead with the account.
     account = models.ForeignKey(
@@ -120,6 +189,11 @@ class Entry(models.Model):  # 积分流水
         Period, on_delete=models.PROTECT, related_name="entries", verbose_name=_("quarter")
     )
     balance_after = models.IntegerField(_("balance after"))
+    # What the entry adds to the account's honour points (荣誉积分): an award or an
+    # adjustment its amount, a deduction its (negative) amount, a reversal minus the honour of
+    # what it reverses, a transfer what it moves; redemption, refund and expiry 0.
+    honour = models.IntegerField(_("honour points"), default=0, db_default=0)
+    honour_after = models.IntegerField(_("honour after"), default=0, db_default=0)
     reverses = models.OneToOneField(
         "self",
         on_delete=models.PROTECT,
@@ -143,7 +217,7 @@ class Entry(models.Model):  # 积分流水
     created_at = models.DateTimeField(_("posted at"), auto_now_add=True)
 
     objects = EntryQuerySet.as_manager()
-    scope_paths = paths_through_resident("account__resident")
+    scope_paths = _account_paths("account")
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -152,7 +226,10 @@ class Entry(models.Model):  # 积分流水
         constraints = [
             models.UniqueConstraint(fields=["account", "seq"], name="entry_seq_unique_per_account"),
             models.UniqueConstraint(fields=["account", "key"], name="entry_key_unique_per_account"),
-            models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
+            # An entry moves points, or honour points (a transfer of honour alone, issue 15).
+            models.CheckConstraint(
+                condition=~Q(amount=0) | ~Q(honour=0), name="entry_moves_points_or_honour"
+            ),
             models.CheckConstraint(condition=Q(seq__gt=0), name="entry_seq_positive"),
             models.CheckConstraint(
                 condition=Q(kind="reversal", reverses__isnull=False)

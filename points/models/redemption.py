@@ -130,6 +130,16 @@ class Order(models.Model):  # 兑换订单
         related_name="redemption_orders",
         verbose_name=_("resident"),
     )
+    # The account the order debited (and a refund credits): the resident's, or with household
+    # accounts the household's. Empty only on orders from before household accounts existed.
+    account = models.ForeignKey(
+        "points.Account",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("account"),
+    )
     # The resident's community when the order was placed: the window, the purchase list and
     # the close are per community, and stay so if the household moves later.
     community = models.ForeignKey(
