@@ -3,7 +3,7 @@ other way round; a service queues a task by name through core.dispatch)."""
 
 from celery import shared_task
 
-from points.services import close, ledger, redemption
+from points.services import close, ledger, redemption, units
 
 
 @shared_task
@@ -30,3 +30,10 @@ def close_period(period_id: int) -> str:
     services.close.close_period)."""
     closing = close.close_period(period_id)
     return f"{closing.communities_done}/{closing.communities_total}"
+
+
+@shared_task
+def reset_exchange_points() -> int:
+    """The yearly reset of exchange points of the communities whose date has come (once a
+    year each; services.units.run_due_resets)."""
+    return len(units.run_due_resets())

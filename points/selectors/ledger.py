@@ -17,7 +17,8 @@ EARNED = Q(kind__in=EARNING_KINDS) | Q(kind=Entry.Kind.REVERSAL, reverses__kind_
 
 
 def accounts_for(user: AnyUser) -> QuerySet[Account]:
-    return Account.objects.for_user(user).select_related("resident")
+    # holder_name reads a household account's head (以户为单位).
+    return Account.objects.for_user(user).select_related("resident", "household__head")
 
 
 def entries_for(user: AnyUser) -> QuerySet[Entry]:
@@ -30,6 +31,16 @@ def account_statement(*, account: Account, period: Period | None = None) -> Quer
     if period is not None:
         qs = qs.filter(period=period)
     return qs.order_by("-seq")
+
+
+def accounts_statement(*, accounts: QuerySet[Account], period: Period) -> QuerySet[Entry]:
+    """The entries of a quarter on any of `accounts` (a resident's own account and their
+    household's, as the objections page lists them), newest first."""
+    return (
+        Entry.objects.filter(account__in=accounts, period=period)
+        .select_related("period")
+        .order_by("-created_at", "-id")
+    )
 
 
 def earned(*, account: Account, periods: QuerySet[Period] | list[Period]) -> int:

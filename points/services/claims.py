@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, Sum, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,14 +24,17 @@ from grids.models import Community
 from notifications import hooks as notifications
 from points import access
 from points.models import Account, Claim, Entry, Period, Policy, Rule
+from points.services import rulebooks
 from points.services.ledger import (
     account_for,
+    counts_households,
     current_period,
     ensure_accounts,
+    ensure_household_accounts,
     period_for,
     post_entry,
 )
-from residents.models import Resident
+from residents.models import Household, Resident
 
 
 @transaction.atomic
@@ -51,13 +54,17 @@ def submit_claim(
     """
     ensure_in_scope(user, resident)
     community_id = access.community_id_of(resident)
-    if rule.community_id != community_id or not rule.active:
+    # A versioned rule inactive in the version it came from may be active in the version in
+    # force on the claim's day: rulebooks.rule_for_claim decides (and refuses) for those.
+    if rule.community_id != community_id or (rule.book_id is None and not rule.active):
         raise ValidationError(
             {"rule": [_("This rule is not an active rule of the resident's community.")]}
         )
     occurred_on = occurred_on or timezone.localdate()
     if occurred_on > timezone.localdate():
         raise ValidationError({"occurred_on": [_("The date cannot be in the future.")]})
+    # The rule of that code in the rule book version in force on the day (issue 15).
+    rule = rulebooks.rule_for_claim(rule=rule, community_id=community_id, day=occurred_on)
     if points is None:
         points = rule.points
     if rule.up_to:
@@ -94,11 +101,15 @@ def _record_claim(
     or with `cut_to_cap` cut to what is left, None when nothing is) and the duplicate flag."""
     period = period_for(occurred_on)
     refuse_if_closed(period, field="occurred_on")
-    # Serialise claims for one resident (the cap check below reads, then writes).
-    Account.objects.select_for_update().filter(pk=account_for(resident).pk).get()
+    # Serialise claims for one resident (the cap check below reads, then writes): their
+    # account's lock (a household's account, with household accounts: the household queues).
+    account = Account.objects.select_for_update().filter(pk=account_for(resident).pk).get()
+    # The same rule in every version of the book (one code): a version that takes effect
+    # mid-quarter does not open a second cap, nor hide a duplicate.
+    same_rule = {"rule__code": rule.code, "rule__community_id": rule.community_id}
     if rule.cap_per_quarter is not None:
         used = (
-            Claim.objects.filter(resident=resident, rule=rule, period=period)
+            Claim.objects.filter(resident=resident, period=period, **same_rule)
             .exclude(status=Claim.Status.REJECTED)
             .aggregate(total=Sum("points"))["total"]
             or 0
@@ -126,7 +137,7 @@ def _record_claim(
                 }
             )
     duplicate = (
-        Claim.objects.filter(resident=resident, rule=rule, occurred_on=occurred_on)
+        Claim.objects.filter(resident=resident, occurred_on=occurred_on, **same_rule)
         .exclude(status=Claim.Status.REJECTED)
         .exists()
     )
@@ -139,6 +150,7 @@ def _record_claim(
         note=note,
         likely_duplicate=duplicate,
         submitted_by=user,
+        account=account,
     )
 
 
@@ -167,6 +179,7 @@ def submit_hours_claim(
         )
     if points < 1:
         raise ValidationError({"points": [_("A claim gives at least one point.")]})
+    rule = rulebooks.rule_for_claim(rule=rule, community_id=rule.community_id, day=occurred_on)
     return _record_claim(
         user=user,
         resident=resident,
@@ -221,8 +234,14 @@ def approve_claim(*, claim: Claim, approver: User) -> Claim:
     claim.decided_at = timezone.now()
     claim.save(update_fields=["status", "decided_by", "decided_at"])
     sign = claim.rule.sign
+    account = claim.account
+    if account is None or account.is_household != counts_households(
+        access.community_id_of(claim.resident)
+    ):
+        # Named none, or submitted while the community switched its unit.
+        account = account_for(claim.resident)
     post_entry(
-        account=account_for(claim.resident),
+        account=account,
         amount=sign * claim.points,
         kind=Entry.Kind.AWARD if sign > 0 else Entry.Kind.DEDUCTION,
         key=f"claim:{claim.pk}",
@@ -304,13 +323,14 @@ def _decide_many(
         return int(cur.rowcount)
 
 
-# The entries of a batch of approved claims, `c` (id, resident_id, signed points), posted to
-# the accounts `a` (id, resident_id, balance, last_seq) as they stand under their row locks:
-# each account's new entries are numbered on from its last sequence number and carry its
-# running balance (window functions, ordered by claim id). A claim that somehow has its entry
-# already is not posted twice.
+# The entries of a batch of approved claims, `c` (id, account_id, signed points), posted to
+# the accounts `a` (id, balance, honour, last_seq) as they stand under their row locks: each
+# account's new entries are numbered on from its last sequence number and carry its running
+# balance and honour points (window functions, ordered by claim id). A claim that somehow has
+# its entry already is not posted twice.
 _POST_BATCH = """
     INSERT INTO {entry_t} (account_id, seq, amount, kind, period_id, balance_after,
+                           honour, honour_after,
                            source_type, source_id, key, note, created_by_id, created_at)
     SELECT a.id,
            a.last_seq + ROW_NUMBER() OVER w,
@@ -318,8 +338,10 @@ _POST_BATCH = """
            CASE WHEN c.signed > 0 THEN %(award)s ELSE %(deduction)s END,
            %(period)s,
            a.balance + SUM(c.signed) OVER w,
+           c.signed,
+           a.honour + SUM(c.signed) OVER w,
            'claim', c.id, 'claim:' || c.id, '', %(approver)s, %(now)s
-    FROM c JOIN a ON a.resident_id = c.resident_id
+    FROM c JOIN a ON a.id = c.account_id
     WHERE NOT EXISTS (SELECT 1 FROM {entry_t} e
                       WHERE e.account_id = a.id AND e.key = 'claim:' || c.id)
     WINDOW w AS (PARTITION BY a.id ORDER BY c.id)
@@ -366,10 +388,10 @@ def _bulk_approve_in_one_statement(
             UPDATE {claim_t} SET status = %(approved)s, decided_by_id = %(approver)s,
                                  decided_at = %(now)s, reject_reason = ''
             WHERE status = %(submitted)s AND id IN ({locked_named})
-            RETURNING id, resident_id, rule_id, points
+            RETURNING id, account_id, rule_id, points
         ),
         c AS (
-            SELECT ap.id, ap.resident_id,
+            SELECT ap.id, ap.account_id,
                    CASE WHEN r.category = %(deduct)s THEN -ap.points ELSE ap.points END AS signed
             FROM approved ap JOIN {rule_t} r ON r.id = ap.rule_id
         ),
@@ -377,18 +399,20 @@ def _bulk_approve_in_one_statement(
             -- GROUP BY reads `approved` to its end before any account row comes out (and is
             -- locked): every claim lock is taken before the first account lock, whatever the
             -- plan, so the two kinds of lock are never interleaved.
-            SELECT id, resident_id, balance, last_seq FROM {account_t}
-            WHERE resident_id IN (SELECT resident_id FROM approved GROUP BY resident_id)
+            SELECT id, balance, honour, last_seq FROM {account_t}
+            WHERE id IN (SELECT account_id FROM approved GROUP BY account_id)
             ORDER BY id FOR UPDATE
         ),
         posted AS (
             {_POST_BATCH.format(entry_t=entry_t)}
-            RETURNING account_id, amount
+            RETURNING account_id, amount, honour
         ),
         moved AS (
             UPDATE {account_t} acc SET balance = acc.balance + t.total,
+                                       honour = acc.honour + t.honour,
                                        last_seq = acc.last_seq + t.n
-            FROM (SELECT account_id, SUM(amount) AS total, COUNT(*) AS n
+            FROM (SELECT account_id, SUM(amount) AS total, SUM(honour) AS honour,
+                         COUNT(*) AS n
                   FROM posted GROUP BY account_id) t
             WHERE acc.id = t.account_id
         )
@@ -410,12 +434,11 @@ def _bulk_approve_step_by_step(
     2. open accounts that are missing; 3. post the entries (_POST_BATCH) from the batch;
     4. set each account's balance and last sequence from its newest entry.
     """
+    attach_accounts(_decidable(claims, approver))
     decided = _decide_many(claims, approver, now)
     if decided == 0:
         return 0
     batch = Claim.objects.filter(status=Claim.Status.APPROVED, decided_by=approver, decided_at=now)
-    batch_residents = batch.values("resident_id")
-    ensure_accounts(Resident.objects.filter(id__in=batch_residents))
     batch_sql, batch_params = batch.values("id").query.sql_with_params()
     claim_t, entry_t, account_t, rule_t = (
         Claim._meta.db_table,
@@ -428,26 +451,64 @@ def _bulk_approve_step_by_step(
         cur.execute(
             f"""
             WITH c AS (
-                SELECT cl.id, cl.resident_id,
+                SELECT cl.id, cl.account_id,
                        CASE WHEN r.category = %(deduct)s THEN -cl.points ELSE cl.points END
                            AS signed
                 FROM {claim_t} cl JOIN {rule_t} r ON r.id = cl.rule_id
                 WHERE cl.id IN ({batch_named})
             ),
             a AS (
-                SELECT id, resident_id, balance, last_seq FROM {account_t}
-                WHERE resident_id IN (SELECT resident_id FROM c)
+                SELECT id, balance, honour, last_seq FROM {account_t}
+                WHERE id IN (SELECT account_id FROM c)
             )
             {_POST_BATCH.format(entry_t=entry_t)}
             """,
             {**values, **names},
         )
     newest = Entry.objects.filter(account=OuterRef("pk")).order_by("-seq")
-    Account.objects.filter(resident_id__in=batch_residents).update(
+    Account.objects.filter(id__in=batch.values("account_id")).update(
         balance=Subquery(newest.values("balance_after")[:1]),
+        honour=Subquery(newest.values("honour_after")[:1]),
         last_seq=Subquery(newest.values("seq")[:1]),
     )
     return decided
+
+
+def attach_accounts(claims: QuerySet[Claim]) -> int:
+    """Point every submitted claim among `claims` at the account it posts to, where it names none or
+    one of the wrong unit: the resident's own, or where the community counts per household
+    the household's (claims made before household accounts or by bulk loads name none; a claim
+    submitted while its community switched may name the old unit's). Accounts are opened as
+    needed. Set-based; the number of claims re-pointed."""
+    households = Policy.objects.filter(account_unit=Policy.AccountUnit.HOUSEHOLD).values(
+        "community_id"
+    )
+    in_households = Q(resident__household__grid__community_id__in=households)
+    wrong = (
+        in_households & (Q(account__isnull=True) | Q(account__shared_household__isnull=True))
+    ) | (~in_households & (Q(account__isnull=True) | Q(account__shared_household__isnull=False)))
+    # One query in the usual case (every claim names its account already: nothing to do).
+    found = (
+        Claim.objects.filter(wrong, id__in=claims.values("id"), status=Claim.Status.SUBMITTED)
+        .annotate(shared=Case(When(in_households, then=True), default=False))
+        .values_list("id", "shared")
+    )
+    household_ids = [pk for pk, shared in found if shared]
+    resident_ids = [pk for pk, shared in found if not shared]
+    if not household_ids and not resident_ids:
+        return 0
+    ensure_accounts(Resident.objects.filter(point_claims__id__in=resident_ids))
+    ensure_household_accounts(
+        Household.objects.filter(residents__point_claims__id__in=household_ids).distinct()
+    )
+    own = Account.objects.filter(resident_id=OuterRef("resident_id")).values("pk")[:1]
+    shared = Account.objects.filter(shared_household__residents=OuterRef("resident_id")).values(
+        "pk"
+    )[:1]
+    # Two UPDATEs over ids (an UPDATE may not filter through a join).
+    given = Claim.objects.filter(id__in=household_ids).update(account_id=Subquery(shared))
+    given += Claim.objects.filter(id__in=resident_ids).update(account_id=Subquery(own))
+    return given
 
 
 @transaction.atomic
@@ -484,14 +545,9 @@ def bulk_approve_claims(*, claims: QuerySet[Claim], approver: User) -> BulkDecis
         "now": connection.ops.adapt_datetimefield_value(now),
     }
     if connection.vendor == "postgresql":
-        # Accounts for residents who have none (claims made through submit_claim always have
-        # one): the statement below posts only to accounts that exist when it starts.
-        ensure_accounts(
-            Resident.objects.filter(
-                id__in=_decidable(claims, approver).values("resident_id"),
-                point_account__isnull=True,
-            )
-        )
+        # The account of each claim (claims made through submit_claim always have one): the
+        # statement below posts only to accounts named on the claims when it starts.
+        attach_accounts(_decidable(claims, approver))
         decided = _bulk_approve_in_one_statement(locked_sql, locked_params, values)
     else:
         decided = _bulk_approve_step_by_step(claims, approver, now, values)
@@ -513,26 +569,10 @@ def bulk_reject_claims(*, claims: QuerySet[Claim], approver: User, reason: str) 
 # ----------------------------------------------------------------------------- rule books
 
 
-@transaction.atomic
 def copy_default_rules(*, community: Community) -> int:
-    """Give a community its street's default rule book (积分细则), skipping codes it has."""
-    have = set(Rule.objects.filter(community=community).values_list("code", flat=True))
-    copies = [
-        Rule(
-            community=community,
-            code=rule.code,
-            name=rule.name,
-            category=rule.category,
-            points=rule.points,
-            up_to=rule.up_to,
-            cap_per_quarter=rule.cap_per_quarter,
-            active=rule.active,
-        )
-        for rule in Rule.objects.filter(street_id=community.street_id)
-        if rule.code not in have
-    ]
-    Rule.objects.bulk_create(copies)
-    return len(copies)
+    """Give a community its street's default rule book (积分细则), skipping codes it has: into
+    its draft, a new version, or as unversioned rules (points.services.rulebooks)."""
+    return rulebooks.copy_default_book(community=community)
 
 
 def policy_for(community: Community) -> Policy:

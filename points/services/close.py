@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.dispatch import enqueue_on_commit, ensure_broker_reachable
-from core.masking import mask_name
 from core.types import User
 from grids.models import Community, Grid
 from notifications import hooks as notifications
@@ -38,7 +37,12 @@ from points.models import (
     PurchaseLine,
     RedemptionWindow,
 )
-from points.selectors.claims import notice_rows
+from points.selectors.claims import (
+    counts_households,
+    household_label_affixes,
+    notice_name,
+    notice_rows,
+)
 from points.selectors.ledger import EARNING_KINDS
 from points.services.objections import notice_deadline
 from residents.models import Household, Resident
@@ -118,7 +122,7 @@ def communities_to_close(period: Period) -> QuerySet[Community]:
     """The communities the close of `period` goes through: those with orders in the quarter
     or with residents that have an account."""
     with_orders = Order.objects.filter(period=period).values("community_id")
-    with_accounts = Account.objects.values("resident__household__grid__community_id")
+    with_accounts = Account.objects.values("household__grid__community_id")
     return Community.objects.filter(Q(pk__in=with_orders) | Q(pk__in=with_accounts)).order_by("id")
 
 
@@ -134,16 +138,14 @@ def _recent_period_ids(period: Period, quarters: int) -> list[int]:
 
 
 def _community_accounts_sql(community_id: int) -> tuple[str, list[Any]]:
-    account_t, resident_t, household_t, grid_t = (
+    account_t, household_t, grid_t = (
         Account._meta.db_table,
-        Resident._meta.db_table,
         Household._meta.db_table,
         Grid._meta.db_table,
     )
     return (
-        f"""SELECT a.id, a.balance, a.last_seq FROM {account_t} a
-            JOIN {resident_t} r ON r.id = a.resident_id
-            JOIN {household_t} h ON h.id = r.household_id
+        f"""SELECT a.id, a.balance, a.honour, a.last_seq FROM {account_t} a
+            JOIN {household_t} h ON h.id = a.household_id
             JOIN {grid_t} g ON g.id = h.grid_id
             WHERE g.community_id = %s""",
         [community_id],
@@ -172,14 +174,17 @@ def post_expiry(*, period: Period, community: Community, quarters: int) -> int:
         cur.execute(
             f"""
             INSERT INTO {entry_t} (account_id, seq, amount, kind, period_id, balance_after,
+                                   honour, honour_after,
                                    source_type, source_id, key, note, created_by_id,
                                    created_at)
             SELECT x.id, x.last_seq + 1, -x.expired, %s, %s, x.balance - x.expired,
+                   0, x.honour,
                    'period', %s, %s, '', NULL, %s
             FROM (
-                SELECT a.id, a.balance, a.last_seq,
+                SELECT a.id, a.balance, a.honour, a.last_seq,
                        a.balance - COALESCE((SELECT SUM(e.amount) FROM {entry_t} e
                                              WHERE e.account_id = a.id AND e.amount > 0
+                                               AND e.kind <> 'transfer'
                                                AND e.period_id IN ({recent_in})), 0) AS expired
                 FROM ({accounts_sql}) a
             ) x
@@ -314,12 +319,25 @@ def _insert_distribution_lines(period: Period, community: Community) -> None:
 _WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 
 
+def _masked_sql(name: str) -> str:
+    """SQL masking `name` (already stripped) as core.masking.mask_name does: keep the first
+    and last character of three or more, the first of two."""
+    return f"""CASE WHEN char_length({name}) <= 1 THEN {name}
+                    WHEN char_length({name}) = 2 THEN left({name}, 1) || '*'
+                    ELSE left({name}, 1) || repeat('*', char_length({name}) - 2)
+                         || right({name}, 1) END"""
+
+
 def _insert_notice_lines(period: Period, community: Community) -> None:
     """PostgreSQL: the community's notice lines in one INSERT … SELECT, in the order the
     per-grid path writes them (grid, household, resident). Earned as selectors.EARNED (the
     earning kinds, and reversals of those), read per account through entry_account_period;
     the names masked as core.masking.mask_name does (strip, then keep the first and last
-    character of three or more, the first of two)."""
+    character of three or more, the first of two). A community that counts per household
+    (以户为单位): _insert_household_notice_lines."""
+    if counts_households(community.pk):
+        _insert_household_notice_lines(period, community)
+        return
     entry_t = Entry._meta.db_table
     kinds = [str(k) for k in EARNING_KINDS]
     with connection.cursor() as cur:
@@ -327,12 +345,7 @@ def _insert_notice_lines(period: Period, community: Community) -> None:
             f"""
             INSERT INTO {NoticeLine._meta.db_table}
                 (period_id, grid_id, resident_id, masked_name, earned, balance)
-            SELECT %s, x.grid_id, x.id,
-                   CASE WHEN char_length(x.name) <= 1 THEN x.name
-                        WHEN char_length(x.name) = 2 THEN left(x.name, 1) || '*'
-                        ELSE left(x.name, 1) || repeat('*', char_length(x.name) - 2)
-                             || right(x.name, 1) END,
-                   x.earned, x.balance
+            SELECT %s, x.grid_id, x.id, {_masked_sql("x.name")}, x.earned, x.balance
             FROM (
                 SELECT h.grid_id, r.household_id, r.id, btrim(r.name, %s) AS name,
                        COALESCE(a.balance, 0) AS balance,
@@ -361,6 +374,64 @@ def _insert_notice_lines(period: Period, community: Community) -> None:
         )
 
 
+def _insert_household_notice_lines(period: Period, community: Community) -> None:
+    """PostgreSQL, a community that counts per household (以户为单位): one line per household
+    with residents, as selectors.notice_rows writes it on the per-grid path. The line names
+    the household's head (NoticeLine has a resident: the head, or the member with the
+    smallest id when the household has none), masked, with 户 (赵*名户); earned is what every
+    account of the household earned in the quarter (its shared account, and its members' own
+    from before a switch of unit), the balance its shared account's."""
+    entry_t, account_t = Entry._meta.db_table, Account._meta.db_table
+    resident_t = Resident._meta.db_table
+    kinds = [str(k) for k in EARNING_KINDS]
+    before, after = household_label_affixes()
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""
+            INSERT INTO {NoticeLine._meta.db_table}
+                (period_id, grid_id, resident_id, masked_name, earned, balance)
+            SELECT %s, y.grid_id, y.rep_id, %s || {_masked_sql("y.name")} || %s,
+                   y.earned, y.balance
+            FROM (
+                SELECT h.grid_id, h.id AS household_id, rep.id AS rep_id, rep.name,
+                       COALESCE(sa.balance, 0) AS balance,
+                       COALESCE((SELECT SUM(e.amount) FROM {account_t} ha
+                                 JOIN {entry_t} e ON e.account_id = ha.id
+                                 LEFT JOIN {entry_t} rv ON rv.id = e.reverses_id
+                                 WHERE ha.household_id = h.id AND e.period_id = %s
+                                   AND (e.kind = ANY(%s)
+                                        OR (e.kind = %s AND rv.kind = ANY(%s)))),
+                                0) AS earned
+                FROM {Household._meta.db_table} h
+                JOIN {Grid._meta.db_table} g ON g.id = h.grid_id
+                LEFT JOIN {account_t} sa ON sa.shared_household_id = h.id
+                -- The head, or the member with the smallest id: one index lookup per
+                -- household (a join back to all residents made PostgreSQL scan the
+                -- district's residents for every household community; bench/close_quarter).
+                CROSS JOIN LATERAL (
+                    SELECT m.id, btrim(m.name, %s) AS name FROM {resident_t} m
+                    WHERE m.household_id = h.id
+                    ORDER BY m.id = h.head_id DESC NULLS LAST, m.id
+                    LIMIT 1
+                ) rep
+                WHERE g.community_id = %s
+            ) y
+            ORDER BY y.grid_id, y.household_id, y.rep_id
+            """,
+            [
+                period.pk,
+                before,
+                after,
+                period.pk,
+                kinds,
+                Entry.Kind.REVERSAL,
+                kinds,
+                _WHITESPACE,
+                community.pk,
+            ],
+        )
+
+
 def _store_notice(period: Period, community: Community) -> None:
     grids = list(
         Grid.objects.filter(community=community).order_by("id").values_list("id", flat=True)
@@ -376,7 +447,7 @@ def _store_notice(period: Period, community: Community) -> None:
                     period=period,
                     grid_id=grid_id,
                     resident_id=row.pk,
-                    masked_name=mask_name(row.name),
+                    masked_name=notice_name(row),  # 赵*名户 for a household's line
                     earned=row.earned,  # type: ignore[attr-defined]  # annotated by notice_rows
                     balance=row.balance,  # type: ignore[attr-defined]
                 )

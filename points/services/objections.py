@@ -22,7 +22,7 @@ from points.services.ledger import post_entry, reverse_entry
 def objection_deadline(entry: Entry) -> dt.date:
     """The last day a resident may object to `entry`: its quarter's end plus the community's
     objection window (the public notice, 季度公示, is posted when the quarter ends)."""
-    community = entry.account.resident.household.grid.community
+    community = entry.account.household.grid.community  # a resident's or a household's
     return entry.period.ends_on + dt.timedelta(days=policy_for(community).objection_days)
 
 
@@ -39,7 +39,8 @@ def notice_deadline(*, period: Period, community: Community) -> dt.date:
 
 @transaction.atomic
 def raise_objection(*, user: User, entry: Entry, reason: str) -> Objection:
-    """A resident objects (异议) to an entry of their own account, inside the window."""
+    """A resident objects (异议) to an entry of an account they hold (their own, or their
+    household's), inside the window."""
     access.access_raise_objection(user, entry)
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Say what is wrong with this entry.")]})
@@ -62,7 +63,7 @@ def _lock_open_objection(objection: Objection, user: User) -> Objection:
     )
     if locked.status != Objection.Status.OPEN:
         raise ValidationError(_("This objection has already been decided."))
-    access.access_decide_objection(user, locked.entry.account.resident)
+    access.access_decide_objection(user, locked.entry.account)
     return locked
 
 

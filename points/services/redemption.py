@@ -250,6 +250,7 @@ def place_order(
         period=period,
         total_points=total,
         placed_by=user,
+        account=account,
     )
     OrderLine.objects.bulk_create(
         [
@@ -276,8 +277,9 @@ def _lock_order(order: Order) -> Order:
 
 
 def _refund(order: Order, user: User, note: str) -> Entry:
+    # The account the order debited (a household's, with household accounts).
     return post_entry(
-        account=account_for(order.resident),
+        account=order.account or account_for(order.resident),
         amount=order.total_points,
         kind=Entry.Kind.REFUND,
         key=f"order-refund:{order.pk}",
@@ -391,8 +393,8 @@ def _refund_window(window: RedemptionWindow, now: dt.datetime) -> int:
             cur.execute(
                 f"""SELECT COUNT(*) FROM (
                         SELECT a.id FROM {account_t} a
-                        WHERE a.resident_id IN (
-                            SELECT o.resident_id FROM {order_t} o
+                        WHERE a.id IN (
+                            SELECT o.account_id FROM {order_t} o
                             WHERE o.period_id = %s AND o.community_id = %s
                               AND o.status IN (%s, %s))
                         ORDER BY a.id FOR UPDATE
@@ -412,6 +414,7 @@ def _refund_window(window: RedemptionWindow, now: dt.datetime) -> int:
         cur.execute(
             f"""
             INSERT INTO {entry_t} (account_id, seq, amount, kind, period_id, balance_after,
+                                   honour, honour_after,
                                    source_type, source_id, key, note, created_by_id,
                                    created_at)
             SELECT a.id,
@@ -420,8 +423,9 @@ def _refund_window(window: RedemptionWindow, now: dt.datetime) -> int:
                    %s,
                    o.period_id,
                    a.balance + SUM(o.total_points) OVER w,
+                   0, a.honour,
                    'order', o.id, 'order-refund:' || o.id, %s, NULL, %s
-            FROM {order_t} o JOIN {account_t} a ON a.resident_id = o.resident_id
+            FROM {order_t} o JOIN {account_t} a ON a.id = o.account_id
             WHERE o.period_id = %s AND o.community_id = %s AND o.status = %s
               AND o.refunded_at = %s
               AND NOT EXISTS (SELECT 1 FROM {entry_t} e
@@ -446,7 +450,7 @@ def _refund_window(window: RedemptionWindow, now: dt.datetime) -> int:
     )
     notifications.orders_changed(this_run)
     newest = Entry.objects.filter(account=OuterRef("pk")).order_by("-seq")
-    Account.objects.filter(resident_id__in=this_run.values("resident_id")).update(
+    Account.objects.filter(id__in=this_run.values("account_id")).update(
         balance=Subquery(newest.values("balance_after")[:1]),
         last_seq=Subquery(newest.values("seq")[:1]),
     )

@@ -912,6 +912,10 @@ def insert_raw_entry(account: Account, *, seq: int, amount: int, balance_after: 
         "kind": "award",
         "period_id": ledger_services.current_period().pk,
         "balance_after": balance_after,
+        # Honour points stand still unless the test says otherwise (a raw row's honour chain
+        # continues from the account's, so only what the test breaks is reported).
+        "honour": 0,
+        "honour_after": Account.objects.get(pk=account.pk).honour,
         "reverses_id": None,
         "source_type": "",
         "source_id": None,
