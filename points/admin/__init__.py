@@ -10,12 +10,14 @@ points.services, never through a ModelForm's save():
   set-based bulk actions), and kept, so the change page is read-only;
 - the ledger (Entry) and the balances (Account) have no add, change or delete permission at
   all: a mistake is corrected by a reversal, through an objection;
-- an objection is upheld or dismissed from its (read-only) page.
+- an objection is upheld or dismissed from its (read-only) page;
+- a rule book version (rulebooks) is made, changed while a draft, adopted and compared
+  through points.services.rulebooks; an adopted version's rules are never changed.
 
 One module per concern (claims, ledger, objections, redemption, close); importing them here
 registers their admins.
 """
 
-from points.admin import claims, close, ledger, objections, redemption
+from points.admin import claims, close, ledger, objections, redemption, rulebooks
 
-__all__ = ["claims", "close", "ledger", "objections", "redemption"]
+__all__ = ["claims", "close", "ledger", "objections", "redemption", "rulebooks"]

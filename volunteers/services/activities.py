@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from core.types import User
 from points.services import claims as claims_services
+from points.services import rulebooks as rulebooks_services
 from volunteers.access import access_manage_team
 from volunteers.models import Activity, Attendance, Membership, Signup, Team
 from volunteers.services.teams import _acting_for, own_membership
@@ -367,6 +368,8 @@ def complete_activity(*, user: User, activity: Activity) -> Activity:
 
     rule = activity.team.hours_rule
     occurred_on = timezone.localdate(activity.starts_at)
+    if rule is not None:  # its code in the rule book version in force that day (issue 15)
+        rule = rulebooks_services.rule_in_force(rule, activity.team.community_id, occurred_on)
     attendances = Attendance.objects.filter(activity=activity, claim__isnull=True).select_related(
         "membership__resident"
     )
