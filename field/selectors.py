@@ -50,13 +50,14 @@ from core.quarters import quarter_of
 from core.scope import Scope, scope_for
 from core.types import AnyUser
 from grids.models import CommitteeMember, Grid, GridWorker
-from points.models import Claim, Entry
+from points.models import Claim, Entry, Policy
 from points.selectors.claims import rules_for
+from points.selectors.rulebooks import in_force_q
 from residents.models import Household, Need, Resident, Tag, Visit
 from residents.selectors import residents_due_for_visit, visit_due
 
 # Bump when the bundle's shape changes: every phone then gets a new version (a full read).
-FORMAT = 1
+FORMAT = 2  # 2: household accounts and honour points (issue 15)
 # Rows written this long before a bundle was read are sent again with `?since=`: a write whose
 # transaction began before the read but committed after it is not missed.
 SINCE_OVERLAP = dt.timedelta(minutes=5)
@@ -205,7 +206,12 @@ class FieldBundle:
 
     @cached_property
     def rules(self) -> list[dict[str, Any]]:
-        rules = rules_for(self.user).filter(active=True).order_by("community_id", "code", "id")
+        # The versions in force today (issue 15): a code once, never a draft or a past version.
+        rules = (
+            rules_for(self.user)
+            .filter(in_force_q(self.today), active=True)
+            .order_by("community_id", "code", "id")
+        )
         return [
             {
                 "id": r.pk,
@@ -252,7 +258,10 @@ class FieldBundle:
         changed (its `updated_at`), removed or moved out of the area changes it; so does a
         ledger entry (the sum of the accounts' sequence numbers), a claim or its decision, the
         day (what is due), and the small parts, read whole."""
-        households = self.households().aggregate(n=Count("id"), at=Max("updated_at"))
+        # A household's shared account (以户为单位) moves with its own sequence numbers.
+        households = self.households().aggregate(
+            n=Count("id"), at=Max("updated_at"), seq=Sum("point_account__last_seq")
+        )
         residents = self.residents().aggregate(
             n=Count("id"), at=Max("updated_at"), seq=Sum("point_account__last_seq")
         )
@@ -328,11 +337,21 @@ class FieldBundle:
         def changed(at: dt.datetime | None) -> bool:
             return cursor is None or (at is not None and at >= cursor)
 
-        # Residents, with their account and whether its ledger moved since the cursor.
+        # Residents, with their account and whether its ledger moved since the cursor. Where
+        # the community counts per household (以户为单位) a member's own balance is not shown:
+        # the household's is (below).
+        per_household = Exists(
+            Policy.objects.filter(
+                community_id=OuterRef("household__grid__community_id"),
+                account_unit=Policy.AccountUnit.HOUSEHOLD,
+            )
+        )
         residents_qs = self.residents().annotate(
             household_updated_at=F("household__updated_at"),
             card_number=F("point_account__card_number"),
             balance=F("point_account__balance"),
+            honour=F("point_account__honour"),
+            per_household=per_household,
         )
         moved_fields: tuple[str, ...] = ()
         if cursor is not None:
@@ -367,6 +386,8 @@ class FieldBundle:
             "household_updated_at",
             "card_number",
             "balance",
+            "honour",
+            "per_household",
             *moved_fields,
         )
         for r in resident_rows:
@@ -387,7 +408,8 @@ class FieldBundle:
                     "phone": r["phone"],
                     "tags": tag_ids.get(r["id"], []),
                     "card_number": r["card_number"],
-                    "balance": r["balance"],
+                    "balance": None if r["per_household"] else r["balance"],
+                    "honour": None if r["per_household"] else r["honour"],
                     "is_party_member": r["is_party_member"],
                 }
             )
@@ -397,17 +419,42 @@ class FieldBundle:
         household_ids: list[int] = []
         addresses: dict[int, str] = {}
         grid_of: dict[int, int] = {}
-        household_rows = (
-            self.households()
-            .annotate(balance=Sum("residents__point_account__balance"), head_phone=F("head__phone"))
-            .order_by("id")
-            .values("id", "grid_id", "head_id", "updated_at", "balance", "head_phone", *ADDRESS)
+        # Every account of the household added up: its members' own, and its shared account
+        # where the community counts per household (以户为单位), whose card it shows.
+        households_qs = self.households().annotate(
+            balance=Sum("point_accounts__balance"),
+            honour=Sum("point_accounts__honour"),
+            card_number=F("point_account__card_number"),
+            head_phone=F("head__phone"),
+        )
+        household_moved: tuple[str, ...] = ()
+        if cursor is not None:
+            households_qs = households_qs.annotate(
+                ledger_moved=Exists(
+                    Entry.objects.filter(
+                        account__shared_household=OuterRef("pk"), created_at__gte=cursor
+                    ).order_by()
+                )
+            )
+            household_moved = ("ledger_moved",)
+        household_rows = households_qs.order_by("id").values(
+            "id",
+            "grid_id",
+            "head_id",
+            "updated_at",
+            "balance",
+            "honour",
+            "card_number",
+            "head_phone",
+            *ADDRESS,
+            *household_moved,
         )
         for h in household_rows:
             household_ids.append(h["id"])
             addresses[h["id"]] = Household(**{f: h[f] for f in ADDRESS}).address
             grid_of[h["id"]] = h["grid_id"]
-            if not (changed(h["updated_at"]) or h["id"] in households_touched):
+            moved = bool(h.get("ledger_moved"))
+            if not (changed(h["updated_at"]) or h["id"] in households_touched or moved):
                 continue
             households.append(
                 {
@@ -417,6 +464,8 @@ class FieldBundle:
                     "head": h["head_id"],
                     "phone": h["head_phone"] or "",
                     "balance": h["balance"],
+                    "honour": h["honour"],
+                    "card_number": h["card_number"],
                 }
             )
 

@@ -42,7 +42,17 @@ class FieldHouseholdSerializer(serializers.Serializer):
     head = serializers.IntegerField(allow_null=True)
     phone = serializers.CharField(help_text="The head of household's phone, or empty.")
     balance = serializers.IntegerField(
-        allow_null=True, help_text="The members' points balances added up; null with no account."
+        allow_null=True,
+        help_text="Exchange points of the household: its members' accounts added up, or where "
+        "the community counts per household (以户为单位) its shared account's; null with no "
+        "account.",
+    )
+    honour = serializers.IntegerField(
+        allow_null=True, help_text="Honour points (荣誉积分), added up the same way."
+    )
+    card_number = serializers.CharField(
+        allow_null=True,
+        help_text="The household's card (以户为单位); null where points are counted per resident.",
     )
 
 
@@ -56,7 +66,12 @@ class FieldResidentSerializer(serializers.Serializer):
     phone = serializers.CharField()
     tags = serializers.ListField(child=serializers.IntegerField())
     card_number = serializers.CharField(allow_null=True)
-    balance = serializers.IntegerField(allow_null=True)
+    balance = serializers.IntegerField(
+        allow_null=True,
+        help_text="The resident's own exchange points; null with no account, or where the "
+        "community counts per household (the household's balance is shown instead).",
+    )
+    honour = serializers.IntegerField(allow_null=True, help_text="Honour points, as balance.")
     is_party_member = serializers.BooleanField()
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -92,8 +93,9 @@ def claims_decided(claims: QuerySet[Any]) -> None:
         "rule__community_id",
         "submitted_by_id",
         "submitted_by__email",
-        "resident__point_account__balance",
         *RESIDENT_FIELDS,
+        # The account the claim posted to (a household's, 以户为单位); older claims name none.
+        balance=Coalesce("account__balance", "resident__point_account__balance"),
     )
     me = reverse("points:me")
     messages = []
@@ -105,7 +107,7 @@ def claims_decided(claims: QuerySet[Any]) -> None:
             "rule": row["rule__name"],
             "points": row["points"],
             "reason": row["reject_reason"].rstrip("。.！!"),
-            "balance": row["resident__point_account__balance"],
+            "balance": row["balance"],
         }
         event = Event.CLAIM_APPROVED if approved else Event.CLAIM_REJECTED
         resident_event = Event.DEDUCTION if approved and deduction else event
@@ -176,8 +178,9 @@ def orders_changed(orders: QuerySet[Any]) -> None:
             "community_id",
             "period_id",
             "period__code",
-            "resident__point_account__balance",
             *RESIDENT_FIELDS,
+            # The account the order debited (a household's, 以户为单位); older orders name none.
+            balance=Coalesce("account__balance", "resident__point_account__balance"),
         )
     )
     if not rows:
@@ -203,7 +206,7 @@ def orders_changed(orders: QuerySet[Any]) -> None:
             "order": row["id"],
             "points": row["total_points"],
             "period": row["period__code"],
-            "balance": row["resident__point_account__balance"],
+            "balance": row["balance"],
             "pickup_place": window.get("pickup_place", ""),
             "pickup_time": window.get("pickup_time", ""),
             "cancelled": row["status"] == "cancelled",
@@ -449,7 +452,7 @@ def objection_decided(objection: Model) -> None:
             "raised_by_id",
             "raised_by__email",
             "entry__amount",
-            "entry__account__resident__household__grid__community_id",
+            "entry__account__household__grid__community_id",
         )
         .first()
     )
@@ -467,7 +470,7 @@ def objection_decided(objection: Model) -> None:
                 },
                 recipient_id=row["raised_by_id"],
                 email=row["raised_by__email"] or "",
-                community_id=row["entry__account__resident__household__grid__community_id"],
+                community_id=row["entry__account__household__grid__community_id"],
                 link=reverse("points:me_objections"),
             )
         ]

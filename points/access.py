@@ -30,7 +30,7 @@ from grids.models import Community, Grid, Street
 from residents.models import Resident
 
 if TYPE_CHECKING:
-    from points.models import CatalogItem, Claim, Entry, Order, Rule
+    from points.models import Account, CatalogItem, Claim, Entry, Order, Rule, RuleBook
 
 
 # ---------------------------------------------------------------------------- where things are
@@ -75,6 +75,26 @@ def access_write_rule(user: User, rule: Rule) -> None:
     else:
         assert rule.community is not None  # a rule belongs to a street or to a community
         ensure_in_scope(user, rule.community)
+
+
+def may_write_rule_book(user: AnyUser, book: RuleBook) -> bool:
+    """A version of a community's rule book is made and adopted by its committee or its
+    street's admins; of a street's default book, by the street's admins (issue 15)."""
+    if book.street_id is not None:
+        assert book.street is not None
+        return may_write_default_rules(user, book.street)
+    assert book.community is not None  # a book belongs to a street or to a community
+    return scope_for(user).runs_community(book.community)
+
+
+def access_write_rule_book(user: AnyUser, book: RuleBook) -> None:
+    if book.street_id is not None:
+        assert book.street is not None
+        access_write_default_rules(user, book.street)
+    elif not may_write_rule_book(user, book):
+        raise PermissionDenied(
+            _("Only the community's committee or its street's admin keeps its rule book.")
+        )
 
 
 # ---------------------------------------------------------------------------- claims
@@ -122,17 +142,37 @@ def may_claim_from_card(user: AnyUser) -> bool:
 # ---------------------------------------------------------------------------- the ledger
 
 
-def access_reverse_entry(user: AnyUser, entry: Entry) -> None:
-    """An entry is reversed by the committee of the resident's community (or the superuser)."""
-    scope = scope_for(user)
-    if scope.everything:
-        return
-    community_id = (
-        Resident.objects.filter(point_account__id=entry.account_id)
+def community_id_of_account(account: Account) -> int:
+    """The community of the account's household (a resident's or a household's account alike:
+    Account.household is always set), read fresh from the database."""
+    return (
+        type(account)
+        .objects.filter(pk=account.pk)
         .values_list("household__grid__community_id", flat=True)
         .get()
     )
-    if community_id not in scope.community_ids:
+
+
+def holds_account(resident_id: int | None, account: Account) -> bool:
+    """Whether the resident holds `account`: it is their own, or (household accounts, 以户为
+    单位) their household's shared account, which the head and every member hold."""
+    if resident_id is None:
+        return False
+    if account.resident_id is not None:
+        return account.resident_id == resident_id
+    if account.shared_household_id is None:
+        return False
+    return Resident.objects.filter(
+        pk=resident_id, household_id=account.shared_household_id
+    ).exists()
+
+
+def access_reverse_entry(user: AnyUser, entry: Entry) -> None:
+    """An entry is reversed by the committee of the account's community (or the superuser)."""
+    scope = scope_for(user)
+    if scope.everything:
+        return
+    if community_id_of_account(entry.account) not in scope.community_ids:
         raise PermissionDenied(
             _("Only a committee member of the resident's community reverses entries.")
         )
@@ -142,13 +182,20 @@ def access_reverse_entry(user: AnyUser, entry: Entry) -> None:
 
 
 def access_raise_objection(user: AnyUser, entry: Entry) -> None:
-    if scope_for(user).resident_id != entry.account.resident_id:
+    """A resident objects to entries of an account they hold: their own, or their household's
+    shared account (holds_account)."""
+    if not holds_account(scope_for(user).resident_id, entry.account):
         raise PermissionDenied(_("A resident may object only to entries of their own account."))
 
 
-def access_decide_objection(user: AnyUser, resident: Resident) -> None:
-    """An objection to an entry of `resident` is decided by their community's committee."""
-    if community_id_of(resident) not in scope_for(user).community_ids:
+def access_decide_objection(user: AnyUser, holder: Resident | Account) -> None:
+    """An objection to an entry of `holder` (a resident, or the account the entry is on) is
+    decided by the committee of its community."""
+    if isinstance(holder, Resident):
+        community_id = community_id_of(holder)
+    else:
+        community_id = community_id_of_account(holder)
+    if community_id not in scope_for(user).community_ids:
         raise PermissionDenied(_("Only the committee of the resident's community decides this."))
 
 
@@ -243,6 +290,25 @@ def grid_for(user: AnyUser, grid_id: int, *, residents_too: bool = False) -> Gri
     if grid is None and residents_too and resident_id:
         grid = grids.filter(pk=grid_id, households__residents__id=resident_id).first()
     return grid
+
+
+def may_audit_export(user: AnyUser, community: Community) -> bool:
+    """A community's audit export (审计导出, points.audit_export): its committee, its street's
+    admins and its discipline inspectors (纪检监督 seats), in a role that reads the ledger."""
+    scope = scope_for(user)
+    return user.has_perm("points.view_entry") and (
+        scope.runs_community(community) or community.pk in scope.inspected_community_ids
+    )
+
+
+def access_audit_export(user: AnyUser, community: Community) -> None:
+    if not may_audit_export(user, community):
+        raise PermissionDenied(
+            _(
+                "Only the community's committee, its street's admins and its inspectors export "
+                "its audit records."
+            )
+        )
 
 
 def ranking_communities_for(user: AnyUser) -> set[int]:

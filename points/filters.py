@@ -15,7 +15,9 @@ from points.models import (
     Period,
     RedemptionWindow,
     Rule,
+    RuleBook,
 )
+from points.selectors.rulebooks import covering, in_force_q
 
 
 class PeriodCodeFilter(filters.CharFilter):
@@ -34,10 +36,37 @@ class YearFilter(filters.NumberFilter):
 class RuleFilter(filters.FilterSet):
     community = IdFilter(field_name="community")
     street = IdFilter(field_name="street", help_text="A street's default rule book.")
+    book = IdFilter(field_name="book", help_text="One version of a rule book (point-rule-books).")
+    in_force_on = filters.DateFilter(
+        method="filter_in_force_on",
+        help_text="Only the rules in force on this day: of the version in force then (issue 15).",
+    )
 
     class Meta:
         model = Rule
-        fields = ["community", "street", "category", "up_to", "active", "code"]
+        fields = ["community", "street", "book", "category", "up_to", "active", "code"]
+
+    def filter_in_force_on(self, queryset: QuerySet[Rule], name: str, value: Any) -> QuerySet[Rule]:
+        return queryset.filter(in_force_q(value)) if value else queryset
+
+
+class RuleBookFilter(filters.FilterSet):
+    """Versions of rule books (issue 15)."""
+
+    community = IdFilter(field_name="community")
+    street = IdFilter(field_name="street", help_text="A street's default rule book.")
+    in_force_on = filters.DateFilter(
+        method="filter_in_force_on", help_text="Only the versions in force on this day."
+    )
+
+    class Meta:
+        model = RuleBook
+        fields = ["community", "street", "status", "version"]
+
+    def filter_in_force_on(
+        self, queryset: QuerySet[RuleBook], name: str, value: Any
+    ) -> QuerySet[RuleBook]:
+        return queryset.filter(pk__in=covering(value).values("pk")) if value else queryset
 
 
 class ClaimFilter(filters.FilterSet):
@@ -68,25 +97,38 @@ class ClaimFilter(filters.FilterSet):
 
 class AccountFilter(filters.FilterSet):
     resident = IdFilter(field_name="resident")
-    grid = IdFilter(field_name="resident__household__grid")
-    community = IdFilter(field_name="resident__household__grid__community")
+    household = IdFilter(
+        field_name="household",
+        help_text="The household's accounts: its shared one and its residents' own.",
+    )
+    grid = IdFilter(field_name="household__grid")
+    community = IdFilter(field_name="household__grid__community")
     card_number = filters.CharFilter(max_length=16)
+    unit = filters.ChoiceFilter(
+        choices=[("resident", "resident"), ("household", "household")],
+        method="filter_unit",
+        help_text="resident: residents' own accounts; household: households' shared accounts.",
+    )
 
     class Meta:
         model = Account
-        fields = ["resident", "grid", "community", "card_number"]
+        fields = ["resident", "household", "grid", "community", "card_number", "unit"]
+
+    def filter_unit(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
+        return queryset.filter(shared_household__isnull=value != "household")
 
 
 class EntryFilter(filters.FilterSet):
     account = IdFilter(field_name="account")
     resident = IdFilter(field_name="account__resident")
-    grid = IdFilter(field_name="account__resident__household__grid")
-    community = IdFilter(field_name="account__resident__household__grid__community")
+    household = IdFilter(field_name="account__household")
+    grid = IdFilter(field_name="account__household__grid")
+    community = IdFilter(field_name="account__household__grid__community")
     period = PeriodCodeFilter(field_name="period__code")
 
     class Meta:
         model = Entry
-        fields = ["account", "resident", "kind", "period", "grid", "community"]
+        fields = ["account", "resident", "household", "kind", "period", "grid", "community"]
 
 
 class PeriodFilter(filters.FilterSet):
@@ -104,8 +146,8 @@ class ObjectionFilter(filters.FilterSet):
     entry = IdFilter(field_name="entry")
     account = IdFilter(field_name="entry__account")
     resident = IdFilter(field_name="entry__account__resident")
-    grid = IdFilter(field_name="entry__account__resident__household__grid")
-    community = IdFilter(field_name="entry__account__resident__household__grid__community")
+    grid = IdFilter(field_name="entry__account__household__grid")
+    community = IdFilter(field_name="entry__account__household__grid__community")
     period = PeriodCodeFilter(field_name="entry__period__code")
 
     class Meta:

@@ -20,7 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -54,7 +54,7 @@ from points.services import ledger as ledger_services
 from points.services import objections as objections_services
 from points.services import redemption as redemption_services
 from residents import selectors as residents_selectors
-from residents.models import Need, Resident
+from residents.models import Household, Need, Resident
 
 STATEMENT_PAGE_SIZE = 20
 CARD_RECENT_ENTRIES = 5
@@ -103,18 +103,23 @@ class StatementLine:
     entry: Entry
     description: str
     day: dt.date  # when it happened: the claim's day for an award, else the posting day
+    member: str = ""  # a household's statement: the member the claim was for
 
 
-def _statement_lines(entries: list[Entry]) -> list[StatementLine]:
-    claims = claims_selectors.claims_of_entries(entries)
+def _statement_lines(entries: list[Entry], *, members: bool = False) -> list[StatementLine]:
+    """The lines of a statement in words; with `members` (a household's account, 以户为单位)
+    each line of a claim names the member it was for."""
+    claims = claims_selectors.claims_of_entries(entries, members=members)
     lines = []
     for entry in entries:
         claim = claims.get(entry.pk)
+        member = ""
         if claim is not None:
             parts, day = [claim.rule.name, claim.note], claim.occurred_on
+            member = claim.resident.name if members else ""
         else:
             parts, day = [entry.note], timezone.localdate(entry.created_at)
-        lines.append(StatementLine(entry, " · ".join(p for p in parts if p), day))
+        lines.append(StatementLine(entry, " · ".join(p for p in parts if p), day, member))
     return lines
 
 
@@ -201,9 +206,8 @@ def _shop_context(
         )
         return context
     ordered = redemption_selectors.ordered_quantities(resident_id=resident.pk, period=window.period)
-    balance = (
-        Account.objects.filter(resident=resident).values_list("balance", flat=True).first() or 0
-    )
+    # What an order debits: the resident's account, or their household's (以户为单位).
+    balance = ledger_services.account_for(resident).balance
     quantities = quantities or {}
     context["shop"] = [
         ShopRow(
@@ -225,8 +229,10 @@ def _shop_context(
 def _render_me(
     request: HttpRequest, resident: Resident, shop: dict[str, Any], *, status: int = 200
 ) -> HttpResponse:
-    # Opens the account (and its card number) on a first visit; later visits only read.
+    # Opens the account (and its card number) on a first visit; later visits only read. With
+    # household accounts (以户为单位) it is the household's, which the head and every member see.
     account = ledger_services.account_for(resident)
+    per_household = account.is_household
     page = Paginator(
         ledger_selectors.account_statement(account=account), STATEMENT_PAGE_SIZE
     ).get_page(request.GET.get("page"))
@@ -242,8 +248,10 @@ def _render_me(
                 account=account, periods=_this_quarter()
             ),
             "quarter_code": Period.bounds(timezone.localdate())[0],
+            "per_household": per_household,
+            "head": resident.household.head if per_household else None,
             "page": page,
-            "lines": _statement_lines(list(page.object_list)),
+            "lines": _statement_lines(list(page.object_list), members=per_household),
             "notices": notices,
             "needs_to_rate": residents_selectors.needs_for(request.user)
             .filter(status=Need.Status.RESOLVED, rating__isnull=True)
@@ -258,7 +266,9 @@ def _own_resident(request: HttpRequest) -> Resident | None:
     resident_id = scope_for(request.user).resident_id
     if resident_id is None:
         return None
-    return Resident.objects.select_related("household__grid__community").get(pk=resident_id)
+    return Resident.objects.select_related("household__grid__community", "household__head").get(
+        pk=resident_id
+    )
 
 
 @login_required
@@ -410,31 +420,40 @@ class RankRow:
     rank: int
     name: str
     grid: str
-    earned: int
-    me: bool
+    honour: int  # honour points (荣誉积分) earned in the year
+    me: bool  # the resident's own row, or their household's
 
 
 def _rank_rows(
     resident: Resident, *, year: int, party_only: bool
-) -> tuple[list[RankRow], RankRow | None]:
-    """The top of the community's ranking with masked names (the resident's own in full), and
-    the resident's own row when it is below the top."""
+) -> tuple[list[RankRow], RankRow | None, bool]:
+    """The top of the community's ranking with masked names (the resident's own in full), the
+    resident's own row when it is below the top, and whether the rows are households (以户为
+    单位; the party members' ranking is always per person)."""
     rows = claims_selectors.ranking(
         community_id=resident.household.grid.community_id, year=year, party_only=party_only
     )
 
-    def row(r: Any) -> RankRow:
-        me = r.pk == resident.pk
-        return RankRow(
-            r.rank, r.name if me else mask_name(r.name), r.household.grid.name, r.earned, me
-        )
+    def mine(r: Any) -> bool:
+        if r.per_household:
+            return bool(r.household_id == resident.household_id)
+        return bool(r.pk == resident.pk)
 
-    top = [row(r) for r in rows[:RANKING_TOP]]
+    def row(r: Any) -> RankRow:
+        me = mine(r)
+        name = r.name if me else mask_name(r.name)
+        if r.per_household:
+            name = claims_selectors.household_label(name)
+        return RankRow(r.rank, name, r.household.grid.name, r.honour, me)
+
+    top_rows = list(rows[:RANKING_TOP])
+    top = [row(r) for r in top_rows]
     own = None
     if not any(r.me for r in top):
-        mine = next((r for r in rows if r.pk == resident.pk), None)
-        own = row(mine) if mine is not None else None
-    return top, own
+        found = next((r for r in rows if mine(r)), None)
+        own = row(found) if found is not None else None
+    per_household = bool(top_rows and getattr(top_rows[0], "per_household", False))
+    return top, own, per_household
 
 
 @login_required
@@ -452,7 +471,7 @@ def me_ranking(request: HttpRequest) -> HttpResponse:
     if year - 5 <= asked <= year:
         year = asked
     party_only = request.GET.get("party") == "1"
-    top, own = _rank_rows(resident, year=year, party_only=party_only)
+    top, own, per_household = _rank_rows(resident, year=year, party_only=party_only)
     return render(
         request,
         "points/me_ranking.html",
@@ -463,6 +482,7 @@ def me_ranking(request: HttpRequest) -> HttpResponse:
             "party_only": party_only,
             "top": top,
             "own": own,
+            "per_household": per_household,
         },
     )
 
@@ -486,18 +506,21 @@ class NoticeQuarter:
 
 def _notice_quarters(
     resident: Resident,
-    account: Account,
     errors: dict[int, list[str]],
     typed: dict[int, str],
 ) -> list[NoticeQuarter]:
     """The quarters whose public notice is up or was (ended, newest first, the last two), each
-    with the objection deadline and the resident's entries of it with their objections."""
+    with the objection deadline and the entries of it with their objections: of the resident's
+    own account and of their household's (以户为单位), each line of a household's claim naming
+    the member it was for."""
     today = timezone.localdate()
     community = resident.household.grid.community
     periods = Period.objects.filter(ends_on__lt=today).order_by("-ends_on")[:2]
+    accounts = ledger_services.accounts_of(resident)
+    members = Account.objects.filter(shared_household_id=resident.household_id).exists()
     quarters = []
     for period in periods:
-        entries = list(ledger_selectors.account_statement(account=account, period=period))
+        entries = list(ledger_selectors.accounts_statement(accounts=accounts, period=period))
         objections: dict[int, list[Any]] = {}
         for objection in Objection.objects.filter(entry__in=entries).order_by("id"):
             objections.setdefault(objection.entry_id, []).append(objection)
@@ -515,7 +538,7 @@ def _notice_quarters(
                         errors.get(line.entry.pk, []),
                         typed.get(line.entry.pk, ""),
                     )
-                    for line in _statement_lines(entries)
+                    for line in _statement_lines(entries, members=members)
                 ],
             )
         )
@@ -530,14 +553,13 @@ def _render_objections(
     typed: dict[int, str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    account = ledger_services.account_for(resident)
     return render(
         request,
         "points/me_objections.html",
         {
             "resident": resident,
             "grid": resident.household.grid,
-            "quarters": _notice_quarters(resident, account, errors or {}, typed or {}),
+            "quarters": _notice_quarters(resident, errors or {}, typed or {}),
             "reason_max": OBJECTION_REASON_MAX,
         },
         status=status,
@@ -553,10 +575,11 @@ def me_objections(request: HttpRequest) -> HttpResponse:
         return render(request, "points/not_a_resident.html")
     if request.method != "POST":
         return _render_objections(request, resident)
+    # An entry of an account the resident holds: their own, or their household's.
     entry = get_object_or_404(
-        Entry.objects.select_related("period", "account__resident__household__grid__community"),
+        Entry.objects.select_related("period", "account__household__grid__community"),
         pk=_int_or_404(request.POST.get("entry")),
-        account__resident=resident,
+        account__in=ledger_services.accounts_of(resident),
     )
     reason = request.POST.get("reason", "")[:OBJECTION_REASON_MAX]
     try:
@@ -600,7 +623,7 @@ def notice(request: HttpRequest, code: str, grid_id: int) -> HttpResponse:
     period = get_object_or_404(Period, code=code)
     grid = _visible_grid(request.user, grid_id, residents_too=True)
     rows = [
-        NoticeRow(mask_name(r.name), r.household.address, r.earned, r.balance)  # type: ignore[attr-defined]
+        NoticeRow(claims_selectors.notice_name(r), r.household.address, r.earned, r.balance)  # type: ignore[attr-defined]
         for r in claims_selectors.notice_rows(period=period, grid_id=grid.pk)
     ]
     return render(
@@ -611,6 +634,7 @@ def notice(request: HttpRequest, code: str, grid_id: int) -> HttpResponse:
             "grid": grid,
             "community": grid.community,
             "rows": rows,
+            "per_household": claims_selectors.counts_households(grid.community_id),
             "total_earned": sum(r.earned for r in rows),
             "deadline": objections_services.notice_deadline(
                 period=period, community=grid.community
@@ -631,18 +655,39 @@ def card_url(request: HttpRequest, number: str) -> str:
     return request.build_absolute_uri(reverse("points:card", args=[number]))
 
 
+def grid_accounts(user: AnyUser, grid: Grid) -> QuerySet[Account]:
+    """The accounts a grid's cards and statements are printed for, opening those still missing
+    (set-based): one per resident, or where the community counts per household (以户为单位)
+    one per household, with its head (holder_name) and members."""
+    residents = Resident.objects.filter(household__grid=grid)
+    accounts = ledger_selectors.accounts_for(user).filter(household__grid=grid)
+    if claims_selectors.counts_households(grid.community_id):
+        ledger_services.ensure_household_accounts(
+            Household.objects.filter(grid=grid, residents__isnull=False).distinct()
+        )
+        return (
+            accounts.filter(shared_household__isnull=False)
+            .select_related("household__head")
+            .prefetch_related(
+                Prefetch("household__residents", Resident.objects.order_by("id"), "members")
+            )
+            .order_by("household_id")
+        )
+    ledger_services.ensure_accounts(residents)
+    return (
+        accounts.filter(resident__isnull=False)
+        .select_related("resident", "household")
+        .order_by("household_id", "resident_id")
+    )
+
+
 @login_required
 def card_sheet(request: HttpRequest, grid_id: int) -> HttpResponse:
-    """A4 sheets of points cards for every resident of a grid, each with its QR code."""
+    """A4 sheets of points cards for every resident of a grid, each with its QR code; where the
+    community counts per household (以户为单位), one card per household, naming its members."""
     grid = _visible_grid(request.user, grid_id, residents_too=False)
     # Cards are printed for everyone: open the accounts still missing (one statement).
-    ledger_services.ensure_accounts(Resident.objects.filter(household__grid=grid))
-    accounts = (
-        ledger_selectors.accounts_for(request.user)
-        .filter(resident__household__grid=grid)
-        .select_related("resident__household")
-        .order_by("resident__household_id", "resident_id")
-    )
+    accounts = grid_accounts(request.user, grid)
     cards = [
         (account, qr_svg(card_url(request, account.card_number), title=account.card_number))
         for account in accounts
@@ -665,10 +710,11 @@ def card_sheet(request: HttpRequest, grid_id: int) -> HttpResponse:
 @login_required
 def card(request: HttpRequest, number: str) -> HttpResponse:
     """What scanning a card shows to a grid worker (or committee, street admin, the resident
-    themselves): name, balance, points earned this quarter, the last few entries."""
+    themselves, a member of the household on a household's card): name, balance, honour
+    points, points earned this quarter, the last few entries."""
     account: Account | None = (
         ledger_selectors.accounts_for(request.user)
-        .select_related("resident__household__grid__community")
+        .select_related("resident", "household__grid__community", "household__head")
         .filter(card_number=number)
         .first()
     )
@@ -676,23 +722,29 @@ def card(request: HttpRequest, number: str) -> HttpResponse:
         raise Http404
     entries = list(ledger_selectors.account_statement(account=account)[:CARD_RECENT_ENTRIES])
     may_claim = access.may_claim_from_card(request.user)
+    claim_add = reverse("admin:points_claim_add")
+    members = list(account.household.residents.order_by("id")) if account.is_household else []
+    if not may_claim:
+        claim_links = []
+    elif account.is_household:
+        # Claims are made for a member; the points go to the household's account.
+        claim_links = [(m.name, f"{claim_add}?resident={m.pk}") for m in members]
+    else:
+        claim_links = [("", f"{claim_add}?resident={account.resident_id}")]
     return render(
         request,
         "points/card.html",
         {
             "account": account,
             "resident": account.resident,
-            "grid": account.resident.household.grid,
+            "members": members,
+            "grid": account.household.grid,
             "earned_this_quarter": ledger_selectors.earned(
                 account=account, periods=_this_quarter()
             ),
             "quarter_code": Period.bounds(timezone.localdate())[0],
-            "lines": _statement_lines(entries),
-            "claim_url": (
-                reverse("admin:points_claim_add") + f"?resident={account.resident_id}"
-                if may_claim
-                else ""
-            ),
+            "lines": _statement_lines(entries, members=account.is_household),
+            "claim_links": claim_links,
         },
     )
 

@@ -21,14 +21,14 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, IntegerField, OuterRef, Prefetch, Subquery, Value
+from django.db.models import F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -110,11 +110,17 @@ class StatementEntry:
 
 @dataclass(frozen=True)
 class Member:
-    resident: Resident
+    """A row of a household's statement: a member and their own account, or where the
+    community counts per household (以户为单位) the household's shared account (resident
+    None, named by its head and 户)."""
+
+    resident: Resident | None
     card_number: str
     opening: int  # the balance at the month's start
     closing: int  # at its end (the last entry posted before it)
     qr: SafeString | None
+    name: str = ""
+    honour: int = 0  # honour points (荣誉积分) at the month's end
 
     @property
     def change(self) -> int:
@@ -128,45 +134,62 @@ class HouseholdStatement:
     entries: list[StatementEntry] = field(default_factory=list)
     earlier: int = 0  # entries of the month left off the half page (the oldest)
     earlier_points: int = 0  # and their sum
+    per_household: bool = False  # one account for the household (以户为单位)
+    names: list[str] = field(default_factory=list)  # its members, on a household's statement
+
+
+def _before(moment: OuterRef | dt.datetime, column: str, **account: Any) -> Coalesce:
+    """`column` (balance_after, honour_after) of the account's last entry before `moment`."""
+    last = Entry.objects.filter(created_at__lt=moment, **account).order_by("-seq")
+    return Coalesce(Subquery(last.values(column)[:1], output_field=IntegerField()), Value(0))
 
 
 def _balance_before(moment: OuterRef | dt.datetime) -> Coalesce:
-    """The account's balance just before `moment`: the balance after its last earlier entry."""
-    last = Entry.objects.filter(account__resident=OuterRef("pk"), created_at__lt=moment).order_by(
-        "-seq"
-    )
-    return Coalesce(
-        Subquery(last.values("balance_after")[:1], output_field=IntegerField()), Value(0)
-    )
+    """The resident's account's balance just before `moment`: the balance after its last
+    earlier entry."""
+    return _before(moment, "balance_after", account__resident=OuterRef("pk"))
 
 
 def statement_households(
     *, grid: Grid, start: dt.datetime, end: dt.datetime
 ) -> list[HouseholdStatement]:
     """Every household of the grid with residents, their balances at the month's start and
-    end, and the month's entries (posted in [start, end)), oldest first. Four queries."""
+    end, and the month's entries (posted in [start, end)), oldest first, each naming the
+    member it was for. Where the community counts per household (以户为单位) a household's
+    statement has one account, the household's, with honour points. Four queries."""
+    per_household = claims_selectors.counts_households(grid.community_id)
     members = Resident.objects.order_by("id").annotate(
         card=F("point_account__card_number"),
         opening=_balance_before(start),
         closing=_balance_before(end),
+        honour_closing=_before(end, "honour_after", account__resident=OuterRef("pk")),
     )
-    households = list(
+    households_qs: QuerySet[Any] = (
         Household.objects.filter(grid=grid)
         .select_related("head")
         .prefetch_related(Prefetch("residents", queryset=members))
         .order_by("id")
     )
+    if per_household:
+        shared = {"account__shared_household": OuterRef("pk")}
+        households_qs = households_qs.annotate(
+            card=F("point_account__card_number"),
+            opening=_before(start, "balance_after", **shared),
+            closing=_before(end, "balance_after", **shared),
+            honour_closing=_before(end, "honour_after", **shared),
+        )
+    households = list(households_qs)
     entries = list(
         Entry.objects.filter(
-            account__resident__household__grid=grid, created_at__gte=start, created_at__lt=end
+            account__household__grid=grid, created_at__gte=start, created_at__lt=end
         )
         .select_related("account")
         .order_by("account_id", "seq")
     )
     claims = claims_selectors.claims_of_entries(entries)
-    by_resident: dict[int, list[Entry]] = {}
+    by_household: dict[int, list[Entry]] = {}
     for entry in entries:
-        by_resident.setdefault(entry.account.resident_id, []).append(entry)
+        by_household.setdefault(entry.account.household_id, []).append(entry)
     result = []
     for household in households:
         residents = list(household.residents.all())
@@ -174,34 +197,65 @@ def statement_households(
             continue
         names = {r.pk: r.name for r in residents}
         rows = []
-        for resident in residents:
-            for entry in by_resident.get(resident.pk, []):
-                claim = claims.get(entry.pk)
-                if claim is not None:
-                    what = claim.rule.name
-                else:
-                    what = entry.get_kind_display()
-                    if entry.note:
-                        what = f"{what}：{entry.note}"
-                # The day the points moved (as the balance after them), not the day of the deed.
-                day = timezone.localdate(entry.created_at)
-                rows.append(
-                    (
-                        entry.created_at,
-                        entry.pk,
-                        StatementEntry(
-                            day, names[resident.pk], what, entry.amount, entry.balance_after
-                        ),
-                    )
+        for entry in by_household.get(household.pk, []):
+            claim = claims.get(entry.pk)
+            if claim is not None:
+                what = claim.rule.name
+            else:
+                what = entry.get_kind_display()
+                if entry.note:
+                    what = f"{what}：{entry.note}"
+            # Whom the line is for: the account's resident, or on a household's account the
+            # member the claim was made for (nobody in particular for an order or a transfer).
+            member_id = entry.account.resident_id or (claim.resident_id if claim else None)
+            # The day the points moved (as the balance after them), not the day of the deed.
+            day = timezone.localdate(entry.created_at)
+            rows.append(
+                (
+                    entry.created_at,
+                    entry.pk,
+                    StatementEntry(
+                        day,
+                        names.get(member_id, "") if member_id else "",
+                        what,
+                        entry.amount,
+                        entry.balance_after,
+                    ),
                 )
+            )
         rows.sort(key=lambda row: (row[0], row[1]))
+        if per_household:
+            head = household.head if household.head in residents else residents[0]
+            statement_members = [
+                Member(
+                    None,
+                    household.card or "",
+                    household.opening,
+                    household.closing,
+                    None,
+                    claims_selectors.household_label(head.name),
+                    household.honour_closing,
+                )
+            ]
+        else:
+            statement_members = [
+                Member(
+                    r,
+                    r.card or "",
+                    r.opening,
+                    r.closing,
+                    None,
+                    r.name,
+                    r.honour_closing,
+                )
+                for r in residents
+            ]
         statement = HouseholdStatement(
             household,
-            [
-                Member(r, r.card or "", r.opening, r.closing, None)  # type: ignore[attr-defined]
-                for r in residents
-            ],
+            statement_members,
             [row[2] for row in rows],
+            per_household=per_household,
+            names=[r.name for r in residents],
         )
         room = max(HALF_PAGE_ROWS - len(statement.members), 3)
         if len(statement.entries) > room:
@@ -221,17 +275,20 @@ def statement(request: HttpRequest, grid_id: int) -> HttpResponse:
     grid = _grid_or_404(request.user, grid_id)
     today = timezone.localdate()
     first, start, end = month_bounds(request.GET.get("month"), today)
-    # Every member has a card to show: open the accounts still missing (one statement).
-    ledger_services.ensure_accounts(Resident.objects.filter(household__grid=grid))
+    # Every member (or household, 以户为单位) has a card to show: open the accounts still
+    # missing (one statement).
+    if claims_selectors.counts_households(grid.community_id):
+        ledger_services.ensure_household_accounts(
+            Household.objects.filter(grid=grid, residents__isnull=False).distinct()
+        )
+    else:
+        ledger_services.ensure_accounts(Resident.objects.filter(household__grid=grid))
     households = statement_households(grid=grid, start=start, end=end)
     for household in households:
         household.members = [
-            Member(
-                m.resident,
-                m.card_number,
-                m.opening,
-                m.closing,
-                qr_svg(card_url(request, m.card_number), title=m.card_number)
+            replace(
+                m,
+                qr=qr_svg(card_url(request, m.card_number), title=m.card_number)
                 if i < QR_PER_HOUSEHOLD and m.card_number
                 else None,
             )

@@ -3,6 +3,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
@@ -20,9 +22,14 @@ from points.models import (
     Order,
     OrderLine,
     Period,
+    Policy,
     RedemptionWindow,
     Rule,
+    RuleBook,
 )
+from points.models.governance import adopted_rule_message
+from points.selectors.claims import household_label, notice_name
+from points.services import rulebooks as rulebooks_services
 from residents.models import Resident
 
 # Far above any rule book's numbers, far below the integer columns' limit.
@@ -45,6 +52,21 @@ class PeriodCodeField(serializers.SlugRelatedField):
 
 
 class RuleSerializer(serializers.ModelSerializer):
+    book = serializers.PrimaryKeyRelatedField(
+        queryset=RuleBook.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The rule book version (point-rule-books) the rule belongs to. On create, a "
+        "draft of the rule's own book; left out, the book's draft, or none while the community "
+        "(or street) has no book yet (an unversioned rule). A rule of an adopted version is "
+        "never changed or deleted: make a new version.",
+    )
+    version = serializers.IntegerField(
+        source="book.version",
+        read_only=True,
+        allow_null=True,
+        help_text="The version number of the rule's book; null for an unversioned rule.",
+    )
     community = serializers.PrimaryKeyRelatedField(
         queryset=Community.objects.all(),
         required=False,
@@ -64,6 +86,8 @@ class RuleSerializer(serializers.ModelSerializer):
             "id",
             "community",
             "street",
+            "book",
+            "version",
             "code",
             "name",
             "category",
@@ -99,8 +123,25 @@ class RuleSerializer(serializers.ModelSerializer):
                     ]
                 }
             )
+        # Versioned rule books (issue 15): a rule of an adopted version never changes; a new
+        # rule goes to a draft of its book (points.services.rulebooks).
+        if self.instance is not None:
+            frozen = rulebooks_services.frozen_book(self.instance)
+            if frozen is not None:
+                raise serializers.ValidationError({"book": [adopted_rule_message(frozen)]})
+            if "book" in attrs and attrs["book"] != self.instance.book:
+                raise serializers.ValidationError(
+                    {"book": [_("A rule stays in the rule book version it was written in.")]}
+                )
+        elif attrs.get("book") is not None:
+            rulebooks_services.check_book_for_rule(
+                book=attrs["book"], community=community, street=street
+            )
+        else:
+            attrs["book"] = rulebooks_services.book_for_new_rule(community=community, street=street)
+        book = current("book")
         code = current("code")
-        same_code = Rule.objects.filter(code=code, community=community, street=street)
+        same_code = Rule.objects.filter(code=code, community=community, street=street, book=book)
         if self.instance is not None:
             same_code = same_code.exclude(pk=self.instance.pk)
         if same_code.exists():
@@ -113,6 +154,65 @@ class RuleSerializer(serializers.ModelSerializer):
                 {"cap_per_quarter": [_("The cap is below the rule's points: nobody could claim.")]}
             )
         return attrs
+
+
+class RuleBookRuleSerializer(serializers.ModelSerializer):
+    """A rule as one version of its book holds it."""
+
+    class Meta:
+        model = Rule
+        fields = ["id", "code", "name", "category", "points", "up_to", "cap_per_quarter", "active"]
+        read_only_fields = fields
+
+
+class RuleBookSerializer(serializers.ModelSerializer):
+    """A version of a community's (or a street's default) rule book, with its approval record
+    and its rules. Read-only: versions are made and adopted in the admin."""
+
+    rules = RuleBookRuleSerializer(many=True, read_only=True)
+    attachment_url = serializers.SerializerMethodField(
+        help_text="The meeting's resolution or minutes (the file), or null when none is attached."
+    )
+    in_force_today = serializers.SerializerMethodField(
+        help_text="Whether this version is the one in force today."
+    )
+
+    class Meta:
+        model = RuleBook
+        fields = [
+            "id",
+            "community",
+            "street",
+            "version",
+            "title",
+            "status",
+            "adopted_on",
+            "adopted_by",
+            "council",
+            "attachment_url",
+            "effective_from",
+            "effective_to",
+            "in_force_today",
+            "note",
+            "created_at",
+            "rules",
+        ]
+        read_only_fields = fields
+
+    def get_attachment_url(self, obj: RuleBook) -> str | None:
+        if not obj.attachment:
+            return None
+        url = reverse("point-rule-book-attachment", args=[obj.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+    def get_in_force_today(self, obj: RuleBook) -> bool:
+        today = timezone.localdate()
+        return (
+            obj.status == RuleBook.Status.ADOPTED
+            and obj.effective_from <= today
+            and (obj.effective_to is None or obj.effective_to >= today)
+        )
 
 
 # ---------------------------------------------------------------------------- claims
@@ -210,12 +310,44 @@ class BulkRejectResultSerializer(serializers.Serializer):
 
 
 class AccountSerializer(serializers.ModelSerializer):
-    resident_name = serializers.CharField(source="resident.name", read_only=True)
+    resident_name = serializers.SerializerMethodField(
+        help_text="The resident's name; null on a household's account."
+    )
+    unit = serializers.SerializerMethodField(
+        help_text="resident: a resident's own account; household: a household's shared account "
+        "(以户为单位), seen and spent by its head and members."
+    )
+    holder_name = serializers.CharField(
+        read_only=True, help_text="The resident, or for a household its head's name and 户."
+    )
+    balance = serializers.IntegerField(read_only=True, help_text="Exchange points (可兑换积分).")
+    honour = serializers.IntegerField(
+        read_only=True,
+        help_text="Honour points (荣誉积分): what was earned, never spent, reset or expired.",
+    )
 
     class Meta:
         model = Account
-        fields = ["id", "resident", "resident_name", "balance", "card_number"]
+        fields = [
+            "id",
+            "resident",
+            "resident_name",
+            "household",
+            "unit",
+            "holder_name",
+            "balance",
+            "honour",
+            "card_number",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_resident_name(self, obj: Account) -> str | None:
+        return obj.resident.name if obj.resident is not None else None
+
+    @extend_schema_field(serializers.ChoiceField(choices=Policy.AccountUnit.choices))
+    def get_unit(self, obj: Account) -> str:
+        return "household" if obj.is_household else "resident"
 
 
 class EntrySerializer(serializers.ModelSerializer):
@@ -231,11 +363,41 @@ class EntrySerializer(serializers.ModelSerializer):
             "kind",
             "period",
             "balance_after",
+            "honour",
+            "honour_after",
             "reverses",
             "created_at",
             "note",
         ]
         read_only_fields = fields
+
+
+class MyEntrySerializer(EntrySerializer):
+    """A line of my statement: with household accounts (以户为单位) the statement is the
+    household's, and a line of a claim names the member it was for."""
+
+    member = serializers.SerializerMethodField(
+        help_text="The resident the claim behind the entry was for; null for other entries."
+    )
+    member_name = serializers.SerializerMethodField()
+
+    class Meta(EntrySerializer.Meta):
+        fields = [*EntrySerializer.Meta.fields, "member", "member_name"]
+        read_only_fields = fields
+
+    def _claim(self, obj: Entry) -> Claim | None:
+        claim: Claim | None = self.context.get("claims", {}).get(obj.pk)
+        return claim
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_member(self, obj: Entry) -> int | None:
+        claim = self._claim(obj)
+        return claim.resident_id if claim is not None else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_member_name(self, obj: Entry) -> str | None:
+        claim = self._claim(obj)
+        return claim.resident.name if claim is not None else None
 
 
 class PeriodSerializer(serializers.ModelSerializer):
@@ -299,16 +461,21 @@ class NoticeQuerySerializer(serializers.Serializer):
 
 
 class NoticeRowSerializer(serializers.Serializer):
-    """One line of the public notice (季度公示): the name is always partly masked."""
+    """One line of the public notice (季度公示): the name is always partly masked. Where the
+    community counts per household (以户为单位) a line is a household (赵*名户)."""
 
-    resident = serializers.IntegerField(source="id")
+    resident = serializers.IntegerField(
+        source="id", help_text="The resident; on a household's line its head (or first member)."
+    )
+    household = serializers.IntegerField(source="household_id")
+    per_household = serializers.BooleanField(help_text="The line is a household's.")
     name = serializers.SerializerMethodField()
     address = serializers.CharField(source="household.address")
     earned = serializers.IntegerField(help_text="Points earned in the quarter.")
     balance = serializers.IntegerField()
 
     def get_name(self, obj: Any) -> str:
-        return mask_name(obj.name)
+        return notice_name(obj)
 
 
 class NoticeSerializer(serializers.Serializer):
@@ -339,23 +506,41 @@ class RankingQuerySerializer(serializers.Serializer):
 
 
 class RankingRowSerializer(serializers.Serializer):
+    """A row of the yearly ranking: a resident, or where the community counts per household
+    (以户为单位) a household (the party members' ranking is always per person)."""
+
     rank = serializers.IntegerField(help_text="Ties share a rank.")
     top_three = serializers.SerializerMethodField(
-        help_text="Ranked 1 to 3 with points earned in the year."
+        help_text="Ranked 1 to 3 with honour points earned in the year."
     )
-    resident = serializers.IntegerField(source="id")
+    per_household = serializers.BooleanField(help_text="The row is a household.")
+    resident = serializers.SerializerMethodField(help_text="The resident; null for a household.")
+    household = serializers.IntegerField(source="household_id")
     name = serializers.SerializerMethodField(
-        help_text="In full for the community's committee and street admins; masked otherwise."
+        help_text="In full for the community's committee and street admins; masked otherwise. "
+        "A household: its head's name and 户."
     )
     grid = serializers.IntegerField(source="household.grid_id")
-    is_party_member = serializers.BooleanField()
-    earned = serializers.IntegerField(help_text="Points earned in the year.")
+    is_party_member = serializers.SerializerMethodField(help_text="Null for a household.")
+    honour = serializers.IntegerField(
+        help_text="Honour points (荣誉积分) earned in the year, transfers between units left out."
+    )
+    earned = serializers.IntegerField(source="honour", help_text="The same as honour.")
 
     def get_top_three(self, obj: Any) -> bool:
-        return bool(obj.rank <= 3 and obj.earned > 0)
+        return bool(obj.rank <= 3 and obj.honour > 0)
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_resident(self, obj: Any) -> int | None:
+        return None if obj.per_household else int(obj.pk)
+
+    @extend_schema_field(serializers.BooleanField(allow_null=True))
+    def get_is_party_member(self, obj: Any) -> bool | None:
+        return None if obj.per_household else bool(obj.is_party_member)
 
     def get_name(self, obj: Any) -> str:
-        return obj.name if self.context.get("full_names") else mask_name(obj.name)
+        name = obj.name if self.context.get("full_names") else mask_name(obj.name)
+        return household_label(name) if obj.per_household else name
 
 
 # ---------------------------------------------------------------------------- me
@@ -369,10 +554,26 @@ class MeSerializer(serializers.Serializer):
     resident = serializers.IntegerField(allow_null=True)
     grid = serializers.IntegerField(allow_null=True)
     community = serializers.IntegerField(allow_null=True)
-    balance = serializers.IntegerField(allow_null=True)
+    balance = serializers.IntegerField(
+        allow_null=True,
+        help_text="Exchange points (可兑换积分) of my account: with household accounts "
+        "(以户为单位), my household's.",
+    )
+    honour = serializers.IntegerField(
+        allow_null=True, help_text="Honour points (荣誉积分) of the same account."
+    )
     earned_this_quarter = serializers.IntegerField(allow_null=True)
     card_number = serializers.CharField(
         allow_null=True, help_text="Null until the resident's points account is opened."
+    )
+    account_unit = serializers.ChoiceField(
+        choices=Policy.AccountUnit.choices,
+        allow_null=True,
+        help_text="household: points are counted per household (以户为单位); the head and every "
+        "member see and spend the household's account.",
+    )
+    holder_name = serializers.CharField(
+        allow_null=True, help_text="Whose account it is: me, or my household (its head and 户)."
     )
 
 

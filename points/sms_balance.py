@@ -15,8 +15,9 @@ Answers: 404 while the webhook is off (or has no secret), 403 for a missing or w
 signature, 400 for a body without a phone, otherwise 200 (`{"status": …}`), and 502 when the
 reply could not be sent (the provider may deliver the text again).
 
-The balance is sent only to the phone number the resident's record holds: a card number
-texted from another phone, an unknown or mistyped number all get the same reply, which says
+The balance is sent only to the phone number the resident's record holds (a household's card,
+以户为单位: any member's, and the name is the household's, 赵*名户): a card number texted from
+another phone, an unknown or mistyped number all get the same reply, which says
 nothing about any account. Replies per phone number are limited to SMS_INBOUND_MAX_PER_HOUR;
 past it the texts are not answered. Replies go through notifications.sms.send_sms with the
 templates `points_balance` (params: name, masked; card, its last four digits; balance; date)
@@ -42,13 +43,15 @@ from django.views.decorators.http import require_POST
 from core.masking import mask_name
 from notifications.sms import SmsError, send_sms, template_code_for
 from points.models import Account
+from points.selectors.claims import household_label
+from residents.models import Resident
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Signature"
 BALANCE_TEMPLATE = "points_balance"
 NOT_FOUND_TEMPLATE = "points_balance_not_found"
-CARD_RE = re.compile(r"\d{10}")
+CARD_RE = re.compile(r"\d{10,}")
 MAX_BODY = 4096
 
 
@@ -83,9 +86,17 @@ def normalize_phone(phone: str) -> str:
 
 
 def card_number_in(text: str) -> str:
-    """The first 10-digit run of the text, spaces and dashes between digits ignored."""
+    """The card number at the start of the first run of 10 or more digits of the text, spaces
+    and dashes between digits ignored: a household's card (户卡, 11 digits starting with 8,
+    points.services.ledger.household_card_number_for) when the first 11 digits are one, else
+    the first 10 digits (a resident's card)."""
     found = CARD_RE.search(re.sub(r"(?<=\d)[\s-]+(?=\d)", "", text or ""))
-    return found.group(0) if found else ""
+    if not found:
+        return ""
+    run = found.group(0)
+    if len(run) >= 11 and run.startswith("8") and luhn_ok(run[:11]):
+        return run[:11]
+    return run[:10]
 
 
 def within_rate(phone: str) -> bool:
@@ -109,20 +120,47 @@ class Reply:
     params: dict[str, str]
 
 
+def _phones_of(account: Account) -> set[str]:
+    """The phone numbers a card's balance may be sent to: its resident's, or for a household's
+    card (以户为单位) any member's."""
+    if account.resident is not None:
+        phones = [account.resident.phone]
+    elif account.shared_household_id is None:
+        phones = []
+    else:
+        phones = list(
+            Resident.objects.filter(household_id=account.shared_household_id).values_list(
+                "phone", flat=True
+            )
+        )
+    return {normalize_phone(p) for p in phones if p}
+
+
 def reply_for(*, phone: str, text: str) -> Reply:
     """What to answer a text from `phone`: the balance of the card it names when the card's
-    resident has this phone number; the same "not found" otherwise."""
+    resident (for a household's card: one of its members) has this phone number; the same
+    "not found" otherwise."""
     not_found = Reply(NOT_FOUND_TEMPLATE, {})
     number = card_number_in(text)
     if not number or not luhn_ok(number):
         return not_found
-    account = Account.objects.select_related("resident").filter(card_number=number).first()
-    if account is None or normalize_phone(account.resident.phone) != phone:
+    account = (
+        Account.objects.select_related("resident", "household__head")
+        .filter(card_number=number)
+        .first()
+    )
+    if account is None or phone not in _phones_of(account):
         return not_found
+    if account.resident is not None:
+        name = mask_name(account.resident.name)
+    else:
+        # The head, or the member with the smallest id (as on the notice).
+        head = account.household.head or account.household.residents.order_by("id").first()
+        name = household_label(mask_name(head.name if head else ""))
     return Reply(
         BALANCE_TEMPLATE,
         {
-            "name": mask_name(account.resident.name),
+            "name": name,
             "card": number[-4:],
             "balance": str(account.balance),
             "date": timezone.localdate().strftime("%m-%d"),

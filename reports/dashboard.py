@@ -51,8 +51,21 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Avg, Count, Exists, F, Min, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from core.masking import mask_name
@@ -60,6 +73,7 @@ from core.scope import Scope, scope_for
 from core.types import AnyUser
 from grids.models import AgendaEvaluation, AgendaItem, Community, Grid, Street
 from points.models import Account, Claim, Entry, Order, OrderLine
+from points.selectors.claims import household_label
 from reports.selectors import Quarter, _units, need_counts, needs_report, quarter, rate
 from residents.models import Household, Need, Resident, Visit
 from residents.selectors import residents_due_for_visit
@@ -406,7 +420,7 @@ EARNING = (Entry.Kind.AWARD, Entry.Kind.ADJUSTMENT)
 
 
 def _entries(user: AnyUser, unit: Unit) -> QuerySet[Entry]:
-    return Entry.objects.for_user(user).filter(unit.grid_q("account__resident__household__grid"))
+    return Entry.objects.for_user(user).filter(unit.grid_q("account__household__grid"))
 
 
 def points_monthly(*, user: AnyUser, unit: Unit, months: list[dt.date]) -> list[dict[str, Any]]:
@@ -449,48 +463,71 @@ def points_monthly(*, user: AnyUser, unit: Unit, months: list[dt.date]) -> list[
 def points_liability(*, user: AnyUser, unit: Unit) -> int:
     total = (
         Account.objects.for_user(user)
-        .filter(unit.grid_q("resident__household__grid"), balance__gt=0)
+        .filter(unit.grid_q("household__grid"), balance__gt=0)
         .aggregate(total=Sum("balance"))["total"]
     )
     return int(total or 0)
 
 
 def ranking_top(*, user: AnyUser, unit: Unit, year: int) -> list[dict[str, Any]]:
-    """The top residents by points earned in the year (one grouped query, then the names of
-    the ten)."""
-    undone = F("reverses__kind")
-    earned = Q(kind__in=(*EARNING, Entry.Kind.DEDUCTION)) | Q(
-        kind=Entry.Kind.REVERSAL, _undone__in=(*EARNING, Entry.Kind.DEDUCTION)
+    """The top of the year by honour points earned (荣誉积分, transfers between units left
+    out), as the annual ranking counts them (points.selectors.claims.ranking): residents, and
+    in a community that counts per household (以户为单位) households, every account of the
+    household together (one grouped query, then the names of the ten)."""
+    household_grids = list(
+        Grid.objects.filter(
+            pk__in=unit.grid_ids, community__points_policy__account_unit="household"
+        ).values_list("id", flat=True)
     )
+    per_household = Q(account__household__grid_id__in=household_grids)
     rows = list(
         _entries(user, unit)
         .filter(period__code__startswith=f"{year}Q")
-        .annotate(_undone=undone)
-        .filter(earned)
+        .exclude(kind=Entry.Kind.TRANSFER)
+        .exclude(honour=0)
+        .annotate(
+            _household=Case(When(per_household, then=F("account__household_id"))),
+            _resident=Case(When(per_household, then=None), default=F("account__resident_id")),
+        )
         .order_by()
-        .values("account__resident_id")
-        .annotate(points=Sum("amount"))
+        .values("_household", "_resident")
+        .annotate(points=Sum("honour"))
         .filter(points__gt=0)
-        .order_by("-points", "account__resident_id")[:TOP]
+        .order_by("-points", "_household", "_resident")[:TOP]
     )
     people = {
         r["id"]: r
-        for r in Resident.objects.filter(pk__in=[r["account__resident_id"] for r in rows]).values(
+        for r in Resident.objects.filter(pk__in=[r["_resident"] for r in rows]).values(
             "id", "name", grid=F("household__grid__name")
+        )
+    }
+    households = {
+        h["id"]: h
+        for h in Household.objects.filter(pk__in=[r["_household"] for r in rows]).values(
+            "id",
+            # Its head, or the member with the smallest id (as on the notice).
+            head_name=Coalesce(
+                F("head__name"),
+                Subquery(
+                    Resident.objects.filter(household_id=OuterRef("pk"))
+                    .order_by("id")
+                    .values("name")[:1]
+                ),
+            ),
+            grid_name=F("grid__name"),
         )
     }
     out: list[dict[str, Any]] = []
     for i, r in enumerate(rows):
         rank = out[-1]["rank"] if out and out[-1]["points"] == r["points"] else i + 1
-        person = people[r["account__resident_id"]]
-        out.append(
-            {
-                "rank": rank,
-                "name": mask_name(person["name"]),
-                "grid": person["grid"],
-                "points": r["points"],
-            }
-        )
+        if r["_household"] is not None:
+            household = households[r["_household"]]
+            name = household_label(mask_name(household["head_name"] or ""))
+            grid = household["grid_name"]
+        else:
+            person = people[r["_resident"]]
+            name, grid = mask_name(person["name"]), person["grid"]
+        out.append({"rank": rank, "name": name, "grid": grid, "points": r["points"]})
     return out
 
 

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from core.filters import IdFilter
 from core.validators import normalize_id_number
-from residents.models import Household, Need, Rectification, Resident, Visit, overdue_q
+from residents.models import Absence, Household, Need, Rectification, Resident, Visit, overdue_q
 
 
 class HouseholdFilter(filters.FilterSet):
@@ -24,7 +24,9 @@ class ResidentFilter(filters.FilterSet):
     born_after = filters.DateFilter(field_name="birth_date", lookup_expr="gte")
     born_before = filters.DateFilter(field_name="birth_date", lookup_expr="lte")
     card_number = filters.CharFilter(
-        field_name="point_account__card_number", help_text="The number on the points card."
+        method="filter_card_number",
+        help_text="The number on the points card: a resident's own, or their household's "
+        "(以户为单位: every member).",
     )
 
     class Meta:
@@ -35,6 +37,13 @@ class ResidentFilter(filters.FilterSet):
         self, queryset: QuerySet[Resident], name: str, value: str
     ) -> QuerySet[Resident]:
         return queryset.filter(id_number=normalize_id_number(value))
+
+    def filter_card_number(
+        self, queryset: QuerySet[Resident], name: str, value: str
+    ) -> QuerySet[Resident]:
+        return queryset.filter(
+            Q(point_account__card_number=value) | Q(household__point_account__card_number=value)
+        )
 
 
 class VisitFilter(filters.FilterSet):
@@ -128,3 +137,21 @@ class RectificationFilter(filters.FilterSet):
     ) -> QuerySet[Rectification]:
         q = ~Q(status=Rectification.Status.ACCEPTED) & Q(due_on__lt=timezone.localdate())
         return queryset.filter(q if value else ~q)
+
+
+class AbsenceFilter(filters.FilterSet):
+    grid = IdFilter(field_name="resident__household__grid")
+    community = IdFilter(field_name="resident__household__grid__community")
+    household = IdFilter(field_name="resident__household")
+    on = filters.DateFilter(
+        method="filter_on", help_text="Absences that cover this day (the resident away then)."
+    )
+
+    class Meta:
+        model = Absence
+        fields = ["resident", "household", "grid", "community", "reason"]
+
+    def filter_on(self, queryset: QuerySet[Absence], name: str, value: object) -> QuerySet[Absence]:
+        return queryset.filter(
+            Q(starts_on__lte=value), Q(ends_on__isnull=True) | Q(ends_on__gte=value)
+        )

@@ -31,13 +31,18 @@ from core.types import AnyUser, acting_user
 from grids.models import Community, Street
 from points import access
 from points.admin.common import REFUSALS, refusal_text, signed
+from points.admin.units import AccountUnitAdminMixin
 from points.models import (
     Claim,
     Policy,
     Rule,
+    RuleBook,
 )
+from points.models.governance import adopted_rule_message
 from points.selectors import claims as claims_selectors
+from points.selectors.rulebooks import in_force_q
 from points.services import claims as claims_services
+from points.services import rulebooks as rulebooks_services
 from residents.models import Resident
 
 # ---------------------------------------------------------------------------- rule books
@@ -63,6 +68,20 @@ class RuleForm(forms.ModelForm):
                     "one street: choose exactly one."
                 )
             )
+        # Versioned rule books (issue 15): a rule of an adopted version never changes; a new
+        # rule goes to its book's draft (refused when the book is adopted with no draft).
+        try:
+            if self.instance.pk is not None:
+                rulebooks_services.ensure_rule_changeable(self.instance)
+            else:
+                self.instance.book = rulebooks_services.book_for_new_rule(
+                    community=community, street=street if isinstance(street, Street) else None
+                )
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
+        book = self.instance.book
+        if book is not None and book.rules.filter(code=cleaned.get("code")).exists():
+            self.add_error("code", _("This rule book already has a rule with this code."))
         return cleaned
 
 
@@ -86,6 +105,30 @@ class CopyDefaultRulesForm(forms.Form):
         )
 
 
+class RuleVersionFilter(admin.SimpleListFilter):
+    """Which versions' rules (issue 15): those in force today, drafts', past versions'."""
+
+    title = _("version")
+    parameter_name = "version"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> Any:
+        return [
+            ("in_force", _("in force today")),
+            ("draft", _("drafts")),
+            ("other", _("other versions")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Rule]) -> QuerySet[Rule]:
+        in_force = in_force_q(timezone.localdate())
+        if self.value() == "in_force":
+            return queryset.filter(in_force)
+        if self.value() == "draft":
+            return queryset.filter(book__status=RuleBook.Status.DRAFT)
+        if self.value() == "other":
+            return queryset.exclude(in_force).exclude(book__status=RuleBook.Status.DRAFT)
+        return queryset
+
+
 @admin.register(Rule)
 class RuleAdmin(ScopedModelAdmin):
     form = RuleForm
@@ -98,8 +141,8 @@ class RuleAdmin(ScopedModelAdmin):
         "cap_per_quarter",
         "active",
     ]
-    list_filter = [("community", ScopedRelatedFilter), "category", "active"]
-    list_select_related = ["community", "street"]
+    list_filter = [("community", ScopedRelatedFilter), RuleVersionFilter, "category", "active"]
+    list_select_related = ["community", "street", "book"]
     search_fields = ["name", "code"]
     change_list_template = "admin/points/rule/change_list.html"
 
@@ -137,9 +180,52 @@ class RuleAdmin(ScopedModelAdmin):
     @admin.display(description=_("rule book"), ordering="community")
     def book(self, obj: Rule) -> str:
         if obj.community is not None:
-            return obj.community.name
-        assert obj.street is not None  # a rule belongs to a community or to a street
-        return gettext("%(street)s (default book)") % {"street": obj.street.name}
+            owner = obj.community.name
+        else:
+            assert obj.street is not None  # a rule belongs to a community or to a street
+            owner = gettext("%(street)s (default book)") % {"street": obj.street.name}
+        if obj.book is None:
+            return owner
+        return f"{owner} v{obj.book.version} ({obj.book.get_status_display()})"
+
+    # -- a rule of an adopted rule book version is shown, never changed (issue 15)
+
+    def has_change_permission(self, request: HttpRequest, obj: Rule | None = None) -> bool:
+        if obj is not None and rulebooks_services.frozen_book(obj) is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Rule | None = None) -> bool:
+        if obj is not None and rulebooks_services.frozen_book(obj) is not None:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def _refuse_if_frozen(self, request: HttpRequest, object_id: str) -> HttpResponse | None:
+        """A POST to an adopted version's rule: refused with the reason, back to its page."""
+        rule = self.get_object(request, unquote(object_id))
+        frozen = rulebooks_services.frozen_book(rule) if rule is not None else None
+        if frozen is None:
+            return None
+        self.message_user(request, adopted_rule_message(frozen), messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:points_rule_change", args=[object_id]))
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        if request.method == "POST" and (refused := self._refuse_if_frozen(request, object_id)):
+            return refused
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        if refused := self._refuse_if_frozen(request, object_id):
+            return refused
+        return super().delete_view(request, object_id, extra_context)
 
     @admin.display(description=_("points"), ordering="points")
     def signed_points(self, obj: Rule) -> str:
@@ -250,7 +336,7 @@ class ClaimSubmitForm(forms.Form):
         assert isinstance(rule, forms.ModelChoiceField)
         rule.queryset = (
             Rule.objects.for_user(user)
-            .filter(active=True, community__isnull=False)
+            .filter(in_force_q(timezone.localdate()), active=True, community__isnull=False)
             .select_related("community")
             .order_by("community_id", "category", "code")
         )
@@ -470,10 +556,11 @@ class ClaimAdmin(ScopedModelAdmin):
 
 
 @admin.register(Policy)
-class PolicyAdmin(ScopedModelAdmin):
+class PolicyAdmin(AccountUnitAdminMixin, ScopedModelAdmin):
+    # account_unit is read-only, changed by the switch (points.admin.units, issue 15).
     list_display = [
-        "community", "objection_days", "auto_open_redemption", "redemption_days",
-        "collection_days",
+        "community", "account_unit", "objection_days", "auto_open_redemption",
+        "redemption_days", "collection_days", "reset_month", "reset_day",
     ]  # fmt: skip
     list_select_related = ["community"]
     search_fields = ["community__name"]

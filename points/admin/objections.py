@@ -50,14 +50,19 @@ class DecideObjectionForm(forms.Form):
 
 @admin.register(Objection)
 class ObjectionAdmin(ScopedModelAdmin):
-    list_display = ["created_at", "resident", "entry", "reason", "status", "decided_by"]
+    list_display = ["created_at", "holder", "entry", "reason", "status", "decided_by"]
     list_filter = [
         "status",
-        ("entry__account__resident__household__grid__community", ScopedRelatedFilter),
-        ("entry__account__resident__household__grid", ScopedRelatedFilter),
+        ("entry__account__household__grid__community", ScopedRelatedFilter),
+        ("entry__account__household__grid", ScopedRelatedFilter),
     ]
-    list_select_related = ["entry__account__resident", "decided_by"]
-    search_fields = ["entry__account__resident__name", "reason"]
+    # holder_name reads the household's head for a household's account.
+    list_select_related = [
+        "entry__account__resident", "entry__account__household__head", "decided_by",
+    ]  # fmt: skip
+    search_fields = [
+        "entry__account__resident__name", "entry__account__household__head__name", "reason",
+    ]  # fmt: skip
     fields = [
         "entry", "entry_rule", "entry_date", "entry_points", "raised_by", "created_at", "reason",
         "status", "decided_by", "decided_at", "decision_note", "correction",
@@ -80,9 +85,9 @@ class ObjectionAdmin(ScopedModelAdmin):
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return access.may_decide_objections(request.user)
 
-    @admin.display(description=_("resident"), ordering="entry__account__resident__name")
-    def resident(self, obj: Objection) -> str:
-        return obj.entry.account.resident.name
+    @admin.display(description=_("account holder"))
+    def holder(self, obj: Objection) -> str:
+        return obj.entry.account.holder_name
 
     # What the objection is about, in the committee's words: the rule, the day and the points
     # of the entry (from the claim behind it; an entry without one shows its kind and note).
@@ -92,6 +97,9 @@ class ObjectionAdmin(ScopedModelAdmin):
     @admin.display(description=_("rule"))
     def entry_rule(self, obj: Objection) -> str:
         claim = self._claim(obj)
+        if claim is not None and obj.entry.account.is_household:
+            # A household's account: name the member the claim was for.
+            return f"{claim.rule.name} · {claim.resident.name}"
         if claim is not None:
             return str(claim.rule.name)
         return " ".join(p for p in (str(obj.entry.get_kind_display()), obj.entry.note) if p)

@@ -67,7 +67,10 @@ class RuleViewSet(ScopedModelViewSet):
     """Points rules (积分增减细则) of a community, and a street's default rule book.
 
     Committee members and street admins write their communities' rules; only a street admin
-    writes the street's default book, which is copied into each new community.
+    writes the street's default book, which is copied into each new community. Each rule names
+    its rule book version (`book`, `version`; point-rule-books): a rule of an adopted version is
+    never changed or deleted (make a new version in the admin), and a new rule goes to the
+    book's draft. `in_force_on` lists the rules in force on a day.
     """
 
     queryset = Rule.objects.all()
@@ -204,8 +207,10 @@ class ClaimViewSet(
 
 
 class RankingViewSet(viewsets.GenericViewSet):
-    """Residents of a community ranked by points earned in a year (年度积分排名); with
-    `party_only`, party members among themselves (the top three are recommended)."""
+    """A community ranked by honour points (荣誉积分) earned in a year (年度积分排名): its
+    residents, or where it counts per household (以户为单位) its households; with
+    `party_only`, party members among themselves, always per person (the top three are
+    recommended)."""
 
     permission_classes = [IsAuthenticated, HasPermissions]
     required_perms = ["points.view_account"]

@@ -28,14 +28,16 @@ from points.models import (
     Entry,
     Period,
 )
+from points.selectors import claims as claims_selectors
 from points.selectors import ledger as ledger_selectors
 from points.selectors import redemption as redemption_selectors
 from points.serializers import (
-    EntrySerializer,
     MeSerializer,
+    MyEntrySerializer,
     MyOrderCreateSerializer,
     OrderSerializer,
 )
+from points.services import ledger as ledger_services
 from points.services import redemption as redemption_services
 from points.views.common import order_lines
 from residents.models import Resident
@@ -44,7 +46,9 @@ from residents.models import Resident
 
 
 class MeViewSet(viewsets.GenericViewSet):
-    """Who I am: my roles and, for a resident, my card, balance and points this quarter."""
+    """Who I am: my roles and, for a resident, my card, balance (exchange points), honour
+    points and points this quarter: my own account's, or with household accounts (以户为单位)
+    my household's."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = MeSerializer
@@ -56,6 +60,17 @@ class MeViewSet(viewsets.GenericViewSet):
         if resident_id is None:
             return None
         return Resident.objects.select_related("household__grid").get(pk=resident_id)
+
+    def _account(self, resident: Resident, per_household: bool) -> Account | None:
+        """The account I see: my own, or with household accounts (以户为单位) my household's
+        (its head and every member see it); None until it is opened."""
+        if per_household:
+            return (
+                Account.objects.select_related("household__head")
+                .filter(shared_household_id=resident.household_id)
+                .first()
+            )
+        return Account.objects.filter(resident=resident).first()
 
     @extend_schema(operation_id="v1_me_retrieve")
     def list(self, request: Request) -> Response:
@@ -69,11 +84,15 @@ class MeViewSet(viewsets.GenericViewSet):
             "grid": None,
             "community": None,
             "balance": None,
+            "honour": None,
             "earned_this_quarter": None,
             "card_number": None,
+            "account_unit": None,
+            "holder_name": None,
         }
         if resident is not None:
-            account = Account.objects.filter(resident=resident).first()
+            per_household = ledger_services.counts_households(resident.household.grid.community_id)
+            account = self._account(resident, per_household)
             quarter = Period.objects.filter(code=Period.bounds(timezone.localdate())[0])
             data.update(
                 name=resident.name,
@@ -81,10 +100,13 @@ class MeViewSet(viewsets.GenericViewSet):
                 grid=resident.household.grid_id,
                 community=resident.household.grid.community_id,
                 balance=account.balance if account else 0,
+                honour=account.honour if account else 0,
                 earned_this_quarter=(
                     ledger_selectors.earned(account=account, periods=quarter) if account else 0
                 ),
                 card_number=account.card_number if account else None,
+                account_unit="household" if per_household else "resident",
+                holder_name=account.holder_name if account else resident.name,
             )
         else:
             worker_name = (
@@ -94,22 +116,29 @@ class MeViewSet(viewsets.GenericViewSet):
         return Response(MeSerializer(data).data)
 
     @extend_schema(
-        responses={200: EntrySerializer(many=True), 404: OpenApiResponse(OpenApiTypes.OBJECT)}
+        responses={200: MyEntrySerializer(many=True), 404: OpenApiResponse(OpenApiTypes.OBJECT)}
     )
     @action(detail=False, methods=["get"], pagination_class=Pagination)
     def entries(self, request: Request) -> Response:
-        """My statement, newest entry first. 404 when I am not a resident."""
+        """My statement, newest entry first: with household accounts (以户为单位) my
+        household's, each line of a claim naming the member it was for. 404 when I am not a
+        resident."""
         resident = self._resident()
         if resident is None:
             raise NotFound(_("You are not registered as a resident."))
-        account = Account.objects.filter(resident=resident).first()
+        account = self._account(
+            resident, ledger_services.counts_households(resident.household.grid.community_id)
+        )
         statement = (
             ledger_selectors.account_statement(account=account)
             if account is not None
             else Entry.objects.none()
         )
         page = self.paginate_queryset(statement)
-        return self.get_paginated_response(EntrySerializer(page, many=True).data)
+        claims = claims_selectors.claims_of_entries(list(page or []), members=True)
+        return self.get_paginated_response(
+            MyEntrySerializer(page, many=True, context={"claims": claims}).data
+        )
 
     @extend_schema(
         methods=["GET"],

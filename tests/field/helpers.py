@@ -37,7 +37,12 @@ def fill_grid(grid: Any, worker: Any, n: int, *, tag: Tag, rule: Rule, prefix: s
         Resident.tags.through(resident_id=r.pk, tag_id=tag.pk) for r in residents
     )
     Account.objects.bulk_create(
-        Account(resident=r, card_number=card_number_for(r.pk), balance=i % 7)
+        Account(
+            resident=r,
+            household_id=r.household_id,
+            card_number=card_number_for(r.pk),
+            balance=i % 7,
+        )
         for i, r in enumerate(residents)
     )
     now = timezone.now()

@@ -596,7 +596,11 @@ def test_an_account_shows_its_resident_balance_and_card(world, rules):
         "id": account.id,
         "resident": world.resident1.id,
         "resident_name": "赵爱国",
+        "household": world.household1.id,
+        "unit": "resident",
+        "holder_name": "赵爱国",
         "balance": 8,
+        "honour": 8,
         "card_number": account.card_number,
     }
 

@@ -58,10 +58,14 @@ def test_a_resident_sees_their_card_balance_and_points_this_quarter(world, ledge
         "grid": world.grid1.id,
         "community": world.community1.id,
         "balance": 7 - 5 + 4 - 2,
+        # Honour: every award and deduction, the old quarter's too; never the redemption.
+        "honour": 7 - 5 + 4,
         # Earned: the award and the deduction of this quarter; not the redemption, not the
         # old quarter's award.
         "earned_this_quarter": 2,
         "card_number": ledger.card_number,
+        "account_unit": "resident",
+        "holder_name": "赵爱国",
     }
 
 
@@ -88,8 +92,11 @@ def test_a_grid_worker_sees_their_name_and_roles_and_no_resident_fields(world, l
         "grid": None,
         "community": None,
         "balance": None,
+        "honour": None,
         "earned_this_quarter": None,
         "card_number": None,
+        "account_unit": None,
+        "holder_name": None,
     }
 
 

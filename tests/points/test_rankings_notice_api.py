@@ -92,6 +92,8 @@ def test_the_notice_lists_each_resident_of_the_grid_with_masked_names(world, gri
     assert data["results"] == [
         {
             "resident": world.resident1.id,
+            "household": world.household1.id,
+            "per_household": False,
             "name": "赵*国",
             "address": "一组8号",
             "earned": 2,
@@ -99,6 +101,8 @@ def test_the_notice_lists_each_resident_of_the_grid_with_masked_names(world, gri
         },
         {
             "resident": grid1.resident5.id,
+            "household": grid1.resident5.household_id,
+            "per_household": False,
             "name": "王*明",
             "address": "一组8号",
             "earned": 2,
@@ -106,6 +110,8 @@ def test_the_notice_lists_each_resident_of_the_grid_with_masked_names(world, gri
         },
         {
             "resident": grid1.resident6.id,
+            "household": grid1.resident6.household_id,
+            "per_household": False,
             "name": "欧**明",
             "address": "三组12号",
             "earned": 0,
