@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from core.filters import MAX_ID
-from reports import selectors
+from reports import anomalies, selectors
 
 RATE_HELP = "0–1, rounded to 4 places; null when the denominator is 0."
 
@@ -326,3 +327,76 @@ class DashboardMapSerializer(serializers.Serializer):
     crs_note = serializers.ChoiceField(choices=[("WGS-84", "WGS-84"), ("GCJ-02", "GCJ-02")])
     tile_url = serializers.CharField(allow_blank=True, help_text='"" means no tile layer.')
     tile_attribution = serializers.CharField(allow_blank=True)
+
+
+# ---------------------------------------------------------------------------- points anomalies
+
+
+class AnomalyQuerySerializer(ReportQuerySerializer):
+    community = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="Only this community (one in your area); by default every community you run.",
+    )
+    format = serializers.ChoiceField(
+        choices=[("json", "JSON"), ("xlsx", "Excel (xlsx)")],
+        default="json",
+        help_text="`xlsx` for a workbook.",
+    )
+
+
+class AnomalyFlagSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=[(kind, kind) for kind in anomalies.KINDS],
+        help_text="What was found; see the description of the endpoint.",
+    )
+    # `label` is also an attribute of DRF's Field; the serializer's metaclass takes declared
+    # fields off the class, so at run time this is the answer's "label" field.
+    label = serializers.CharField(  # type: ignore[assignment]
+        help_text="The kind in words, in the request's language."
+    )
+    why = serializers.CharField(help_text="Why it was flagged, with the figures.")
+    community = serializers.IntegerField()
+    community_name = serializers.CharField()
+    claims = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The claims flagged (several for worker_volume, same_day_burst and "
+        "quick_bulk_approval); for large_reversal the claim the reversed entry came from, if any.",
+    )
+    entry = serializers.IntegerField(
+        allow_null=True, help_text="The reversal entry (large_reversal only)."
+    )
+    resident = serializers.IntegerField(allow_null=True)
+    resident_name = serializers.CharField()
+    worker = serializers.IntegerField(
+        allow_null=True, help_text="The user who submitted the claims (null when several)."
+    )
+    worker_name = serializers.CharField()
+    approver = serializers.IntegerField(
+        allow_null=True, help_text="The user who approved the claim(s), when one did."
+    )
+    approver_name = serializers.CharField()
+    points = serializers.IntegerField(
+        allow_null=True, help_text="The points of the claim(s), or the reversal's amount."
+    )
+    date = serializers.DateField(
+        allow_null=True, help_text="The day the claim(s) happened (occurred_on)."
+    )
+    figures = serializers.DictField(
+        help_text="The numbers behind `why` and the thresholds used (keys depend on the kind)."
+    )
+    claim_urls = serializers.SerializerMethodField(
+        help_text="The claims' pages in the admin, in the order of `claims`."
+    )
+    entry_url = serializers.SerializerMethodField(
+        help_text="The reversal entry's page in the admin (large_reversal only)."
+    )
+
+    def get_claim_urls(self, flag: anomalies.Flag) -> list[str]:
+        return [reverse("admin:points_claim_change", args=[pk]) for pk in flag.claims]
+
+    def get_entry_url(self, flag: anomalies.Flag) -> str | None:
+        if flag.entry is None:
+            return None
+        return reverse("admin:points_entry_change", args=[flag.entry])

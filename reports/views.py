@@ -28,8 +28,10 @@ from rest_framework.response import Response
 from audit import services as audit
 from core.scope import scope_for
 from core.views import ErrorsAsJsonMixin, validated
-from reports import dashboard, exports, selectors, services
+from reports import anomalies, dashboard, exports, selectors, services
 from reports.serializers import (
+    AnomalyFlagSerializer,
+    AnomalyQuerySerializer,
     DashboardMapSerializer,
     DashboardQuerySerializer,
     DashboardSerializer,
@@ -237,3 +239,67 @@ class DashboardViewSet(viewsets.GenericViewSet):
         unit, period = self._unit_and_quarter(request)
         data = services.map_for(user=request.user, unit=unit, period=period)
         return Response(DashboardMapSerializer(data).data)
+
+
+# ---------------------------------------------------------------------------- anomalies (issue 15)
+
+_ANOMALIES = anomalies.__doc__ or ""
+# The definitions of the kinds, as reports.anomalies gives them: one text for code and docs.
+ANOMALIES_DOC = _ANOMALIES[_ANOMALIES.index("A flag is not") : _ANOMALIES.index("Everything is")]
+
+
+class MaySeeAnomalies(BasePermission):
+    """Committee members and street admins (and the superuser): reports.anomalies."""
+
+    message = gettext_lazy("The anomaly report is for committees and street admins.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user.is_authenticated and anomalies.may_see_anomalies(request.user))
+
+
+class PointsAnomalyViewSet(ErrorsAsJsonMixin, viewsets.GenericViewSet):
+    """The points anomaly report (积分异常核查): the claims of a quarter a committee should look
+    at twice, each with why it was flagged."""
+
+    permission_classes = [IsAuthenticated, MaySeeAnomalies]
+    filter_backends: list[Any] = []
+    pagination_class = None
+    serializer_class = AnomalyFlagSerializer
+    renderer_classes = [JSONRenderer, exports.XlsxRenderer]
+
+    @extend_schema(
+        parameters=[AnomalyQuerySerializer],
+        responses={
+            (200, "application/json"): AnomalyFlagSerializer(many=True),
+            (200, exports.XLSX): OpenApiTypes.BINARY,
+            (400, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT),
+            (403, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT),
+            (404, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT),
+        },
+        description=(
+            "The flags of the quarter, ordered by kind, community and claim: a committee "
+            "member sees their community, a street admin their street's communities; others "
+            "get 403. `community=` narrows to one community of your area (another answers "
+            "404). `format=xlsx` answers a workbook (points-anomalies-<quarter>.xlsx) with the "
+            "same rows and the thresholds used. `why` and `label` are in the request's "
+            "language (Chinese by default).\n\n" + ANOMALIES_DOC
+        ),
+    )
+    def list(self, request: Request) -> Any:
+        query = validated(AnomalyQuerySerializer, request.query_params)
+        community = query.get("community")
+        if (
+            community is not None
+            and not anomalies.communities_for(request.user).filter(pk=community).exists()
+        ):
+            raise NotFound(_("No such community in your area."))
+        flags = anomalies.points_anomalies(request.user, query["period"], community)
+        if query["format"] == "xlsx":
+            audit.record_export(
+                what=_("Points anomalies %(period)s (xlsx)") % {"period": query["period"].code},
+                object_type="points.claim",
+                count=len(flags),
+                request=request._request,
+            )
+            return exports.anomalies_xlsx(flags, period=query["period"])
+        return Response(AnomalyFlagSerializer(flags, many=True).data)

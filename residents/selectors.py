@@ -21,7 +21,16 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from core.types import AnyUser
-from residents.models import Household, Need, NeedEvent, Rectification, Resident, Tag, Visit
+from residents.models import (
+    Absence,
+    Household,
+    Need,
+    NeedEvent,
+    Rectification,
+    Resident,
+    Tag,
+    Visit,
+)
 
 
 def households_for(user: AnyUser) -> QuerySet[Household]:
@@ -172,6 +181,11 @@ def need_timeline(*, need: Need) -> QuerySet[NeedEvent]:
 
 def rectifications_for(user: AnyUser) -> QuerySet[Rectification]:
     return Rectification.objects.for_user(user).select_related("need", "rating", "accepted_by")
+
+
+def absences_for(user: AnyUser) -> QuerySet[Absence]:
+    """The absences (外出登记) of the residents the user may see."""
+    return Absence.objects.for_user(user).select_related("resident", "recorded_by")
 
 
 # ---------------------------------------------------------------------------- partner units

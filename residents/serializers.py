@@ -22,6 +22,7 @@ from core.validators import (
 from grids.models import GridWorker, PartnerUnit
 from points.models import Rule
 from residents.models import (
+    Absence,
     Household,
     Need,
     NeedEvent,
@@ -532,3 +533,39 @@ class NeedPhotoUploadSerializer(serializers.Serializer):
 
 class RectificationNoteSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=NOTE_MAX)
+
+
+class AbsenceSerializer(serializers.ModelSerializer):
+    """A resident recorded away (外出登记). The anomaly report flags points claimed for them on
+    a day inside the span."""
+
+    resident_name = serializers.CharField(source="resident.name", read_only=True)
+    reason_label = serializers.CharField(source="get_reason_display", read_only=True)
+
+    class Meta:
+        model = Absence
+        fields = [
+            "id",
+            "resident",
+            "resident_name",
+            "starts_on",
+            "ends_on",
+            "reason",
+            "reason_label",
+            "note",
+            "recorded_by",
+            "created_at",
+        ]
+        read_only_fields = ["recorded_by", "created_at"]
+        extra_kwargs = {
+            "ends_on": {"help_text": "The last day away; null while the resident is still away."}
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        starts_on = attrs.get("starts_on", getattr(self.instance, "starts_on", None))
+        ends_on = attrs.get("ends_on", getattr(self.instance, "ends_on", None))
+        if starts_on and ends_on and ends_on < starts_on:
+            raise serializers.ValidationError(
+                {"ends_on": [_("The last day away cannot be before the first.")]}
+            )
+        return attrs

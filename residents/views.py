@@ -24,6 +24,7 @@ from core.types import acting_user
 from core.views import IDEMPOTENCY_PARAMETER, ScopedModelViewSet
 from residents import access, selectors
 from residents.filters import (
+    AbsenceFilter,
     DueVisitFilter,
     HouseholdFilter,
     NeedFilter,
@@ -31,8 +32,9 @@ from residents.filters import (
     ResidentFilter,
     VisitFilter,
 )
-from residents.models import Household, Need, Rectification, Resident, Tag, Visit
+from residents.models import Absence, Household, Need, Rectification, Resident, Tag, Visit
 from residents.serializers import (
+    AbsenceSerializer,
     DueVisitSerializer,
     HouseholdSerializer,
     NeedAssignSerializer,
@@ -52,6 +54,7 @@ from residents.serializers import (
     TagSerializer,
     VisitSerializer,
 )
+from residents.services import absences as absences_services
 from residents.services import needs as needs_services
 from residents.services import people as people_services
 from residents.services import ratings as ratings_services
@@ -135,6 +138,35 @@ class VisitViewSet(ScopedModelViewSet):
         if worker is not None and worker != serializer.instance.worker:
             access.access_log_visit_for(acting_user(self.request), worker)
         super().perform_update(serializer)
+
+
+class AbsenceViewSet(ScopedModelViewSet):
+    """Residents recorded away (外出登记: 外出务工, 住院, 探亲 …). A grid worker records them for
+    the residents of their grids; the points anomaly report flags claims dated on those days.
+    Not deleted: a wrong span is corrected by changing it."""
+
+    queryset = Absence.objects.all()
+    serializer_class = AbsenceSerializer
+    filterset_class = AbsenceFilter
+    search_fields = ["resident__name", "note"]
+    ordering_fields = ["id", "starts_on", "ends_on"]
+    scope_parents = ("resident",)
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        return selectors.absences_for(self.request.user)
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = absences_services.record_absence(
+            user=acting_user(self.request), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = absences_services.change_absence(
+            user=acting_user(self.request),
+            absence=serializer.instance,
+            **serializer.validated_data,
+        )
 
 
 class DueVisitViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
