@@ -2,7 +2,8 @@
 
 A user's scope is the union of what their posts give them: a street admin their street, a
 committee member their community, a grid worker the grids they are assigned to today, a partner
-contact their unit, a volunteer team leader their team, a resident themselves. Every scoped
+contact their unit, a volunteer team leader their team, a resident themselves, a discipline
+inspector (纪检监督, an inspector seat) the community they inspect, to read. Every scoped
 model names, in `scope_paths`, the lookup from itself to a street, community, grid, team,
 resident, user or partner unit (or a tuple of lookups, any of which admits a row);
 `for_user()` turns the scope into one filter. Views, the admin and selectors all go through
@@ -44,6 +45,10 @@ class Scope:
     # Volunteer teams the user leads (an active leader membership, by its login or the
     # resident's own).
     team_ids: frozenset[int] = field(default_factory=frozenset)
+    # Communities the user inspects (纪检监督, an inspector seat: CommitteeMember.inspector):
+    # their rows are read through for_user(), but the seat is not a committee seat, so
+    # nothing that asks for `community_ids` (deciding, reversing, running) admits it.
+    inspected_community_ids: frozenset[int] = field(default_factory=frozenset)
     resident_id: int | None = None
     user_id: int | None = None
 
@@ -71,6 +76,7 @@ class Scope:
             or self.grid_ids
             or self.partner_unit_ids
             or self.team_ids
+            or self.inspected_community_ids
             or self.resident_id
         )
 
@@ -92,9 +98,11 @@ def resolve_scope(user: AnyUser | None) -> Scope:
     Resident = apps.get_model("residents", "Resident")
     Membership = apps.get_model("volunteers", "Membership")
     resident_id = Resident.objects.filter(user=user).values_list("id", flat=True).first()
+    seats = list(CommitteeMember.objects.filter(user=user).values_list("community_id", "inspector"))
     return Scope(
         street_ids=_ids(StreetAdmin.objects.filter(user=user), "street_id"),
-        community_ids=_ids(CommitteeMember.objects.filter(user=user), "community_id"),
+        community_ids=frozenset(c for c, inspector in seats if not inspector),
+        inspected_community_ids=frozenset(c for c, inspector in seats if inspector),
         grid_ids=_ids(GridAssignment.objects.current().filter(worker__user=user), "grid_id"),
         partner_unit_ids=_ids(PartnerUnit.objects.filter(contacts=user), "id"),
         team_ids=_ids(
@@ -190,6 +198,8 @@ class ScopedQuerySet(models.QuerySet[_M]):
             wanted.append(("street", scope.street_ids))
         if scope.community_ids:
             wanted.append(("community", scope.community_ids))
+        if scope.inspected_community_ids:  # read by an inspector; roles grant only views
+            wanted.append(("community", scope.inspected_community_ids))
         if scope.grid_ids:
             wanted.append(("grid", scope.grid_ids))
         if scope.partner_unit_ids:

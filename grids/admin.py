@@ -227,8 +227,8 @@ class GridAssignmentAdmin(ScopedModelAdmin):
 
 @admin.register(CommitteeMember)
 class CommitteeMemberAdmin(ScopedModelAdmin):
-    list_display = ["user", "community", "title"]
-    list_filter = [("community", ScopedRelatedFilter)]
+    list_display = ["user", "community", "title", "inspector"]
+    list_filter = [("community", ScopedRelatedFilter), "inspector"]
     list_select_related = ["user", "community"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "title"]
     raw_id_fields = ["user"]

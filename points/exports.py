@@ -18,11 +18,10 @@ from points.models import DistributionLine, Period, PurchaseLine
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class XlsxRenderer(BaseRenderer):
-    """Lets `?format=xlsx` through DRF's content negotiation; the view answers the bytes."""
+class BinaryRenderer(BaseRenderer):
+    """Lets `?format=<format>` through DRF's content negotiation for a download whose bytes
+    the view answers itself (subclasses name the media type and format)."""
 
-    media_type = XLSX
-    format = "xlsx"
     charset = None
     render_style = "binary"
 
@@ -30,6 +29,11 @@ class XlsxRenderer(BaseRenderer):
         self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
     ) -> Any:
         return data
+
+
+class XlsxRenderer(BinaryRenderer):
+    media_type = XLSX
+    format = "xlsx"
 
 
 @dataclass(frozen=True)

@@ -102,4 +102,17 @@ class PeriodAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 if access.may_run_community(acting_user(request), community)
             ]
             extra["lists_built"] = period.status == Period.Status.CLOSED
+            # The audit export (审计导出, issue 15) of each community the user may export.
+            audit_export = reverse("points-audit-export-list")
+            extra["audit_exports"] = [
+                {
+                    "community": community,
+                    "xlsx": f"{audit_export}?period={period.code}&community={community.pk}"
+                    "&format=xlsx",
+                    "zip": f"{audit_export}?period={period.code}&community={community.pk}"
+                    "&format=zip",
+                }
+                for community in communities.values()
+                if access.may_audit_export(acting_user(request), community)
+            ]
         return super().change_view(request, object_id, form_url, extra)
