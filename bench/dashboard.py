@@ -127,8 +127,9 @@ FILL = [
     (
         "accounts",
         """
-        INSERT INTO points_account (card_number, balance, last_seq, resident_id)
-        SELECT 'B' || r.id, 0, 0, r.id
+        INSERT INTO points_account (card_number, balance, honour, last_seq, resident_id,
+            household_id)
+        SELECT 'B' || r.id, 0, 0, 0, r.id, r.household_id
         FROM residents_resident r
         JOIN residents_household h ON h.id = r.household_id
         JOIN grids_grid g ON g.id = h.grid_id
@@ -139,10 +140,10 @@ FILL = [
     (
         "entries (awards)",
         """
-        INSERT INTO points_entry (seq, amount, kind, balance_after, source_type, key, note,
-            created_at, account_id, period_id)
-        SELECT 1, 1 + a.id %% 20, 'award', 1 + a.id %% 20, '', 'bench:award', '', x.t, a.id,
-            p.id
+        INSERT INTO points_entry (seq, amount, kind, balance_after, honour, honour_after,
+            source_type, key, note, created_at, account_id, period_id)
+        SELECT 1, 1 + a.id %% 20, 'award', 1 + a.id %% 20, 1 + a.id %% 20, 1 + a.id %% 20,
+            '', 'bench:award', '', x.t, a.id, p.id
         FROM points_account a
         JOIN residents_resident r ON r.id = a.resident_id
         JOIN residents_household h ON h.id = r.household_id
@@ -157,10 +158,10 @@ FILL = [
     (
         "entries (redemptions)",
         """
-        INSERT INTO points_entry (seq, amount, kind, balance_after, source_type, key, note,
-            created_at, account_id, period_id)
-        SELECT 2, -3, 'redemption', e.amount - 3, '', 'bench:redeem', '', now(), e.account_id,
-            %(period)s
+        INSERT INTO points_entry (seq, amount, kind, balance_after, honour, honour_after,
+            source_type, key, note, created_at, account_id, period_id)
+        SELECT 2, -3, 'redemption', e.amount - 3, 0, e.honour_after, '', 'bench:redeem', '',
+            now(), e.account_id, %(period)s
         FROM points_entry e
         JOIN points_account a ON a.id = e.account_id
         JOIN residents_resident r ON r.id = a.resident_id
@@ -174,8 +175,9 @@ FILL = [
     (
         "balances",
         """
-        UPDATE points_account a SET balance = s.b, last_seq = s.n
-        FROM (SELECT account_id, sum(amount) AS b, count(*) AS n FROM points_entry
+        UPDATE points_account a SET balance = s.b, honour = s.h, last_seq = s.n
+        FROM (SELECT account_id, sum(amount) AS b, sum(honour) AS h, count(*) AS n
+              FROM points_entry
               WHERE key LIKE 'bench:%%' GROUP BY account_id) s
         WHERE s.account_id = a.id
         """,
@@ -196,10 +198,12 @@ FILL = [
         "claims waiting",
         """
         INSERT INTO points_claim (points, occurred_on, note, status, likely_duplicate,
-            submitted_at, reject_reason, resident_id, submitted_by_id, period_id, rule_id)
+            submitted_at, reject_reason, resident_id, account_id, submitted_by_id, period_id,
+            rule_id)
         SELECT 1, current_date, '', 'submitted', false, now() - (r.id %% 240) * interval '1 hour',
-            '', r.id, %(user)s, %(period)s, ru.id
+            '', r.id, a.id, %(user)s, %(period)s, ru.id
         FROM residents_resident r
+        JOIN points_account a ON a.resident_id = r.id
         JOIN residents_household h ON h.id = r.household_id
         JOIN grids_grid g ON g.id = h.grid_id
         JOIN grids_community c ON c.id = g.community_id
@@ -211,11 +215,12 @@ FILL = [
         "orders",
         """
         INSERT INTO points_order (status, total_points, placed_at, community_id, period_id,
-            placed_by_id, resident_id)
+            placed_by_id, resident_id, account_id)
         SELECT CASE WHEN r.id %% 3 = 0 THEN 'frozen' WHEN r.id %% 3 = 1 THEN 'placed'
                     ELSE 'cancelled' END,
-            20, now(), c.id, %(period)s, %(user)s, r.id
+            20, now(), c.id, %(period)s, %(user)s, r.id, a.id
         FROM residents_resident r
+        JOIN points_account a ON a.resident_id = r.id
         JOIN residents_household h ON h.id = r.household_id
         JOIN grids_grid g ON g.id = h.grid_id
         JOIN grids_community c ON c.id = g.community_id
