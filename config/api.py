@@ -14,13 +14,21 @@ from grids.views import (
     StreetViewSet,
 )
 from notifications.views import NotificationViewSet
+from points.views.audit_export import AuditExportViewSet
 from points.views.claims import ClaimViewSet, ObjectionViewSet, RankingViewSet, RuleViewSet
 from points.views.ledger import AccountViewSet, EntryViewSet
 from points.views.me import MeViewSet
 from points.views.quarters import PeriodViewSet
 from points.views.redemption import CatalogItemViewSet, OrderViewSet, RedemptionWindowViewSet
-from reports.views import DashboardViewSet, NeedsReportViewSet, WorkerReportViewSet
+from points.views.rulebooks import RuleBookViewSet
+from reports.views import (
+    DashboardViewSet,
+    NeedsReportViewSet,
+    PointsAnomalyViewSet,
+    WorkerReportViewSet,
+)
 from residents.views import (
+    AbsenceViewSet,
     DueVisitViewSet,
     HouseholdViewSet,
     NeedViewSet,
@@ -53,12 +61,16 @@ router.register("tags", TagViewSet)
 # Before "visits", or "visits/due/" would be read as the visit with id "due".
 router.register("visits/due", DueVisitViewSet, basename="visit-due")
 router.register("visits", VisitViewSet)
+# Residents recorded away (issue 15), read by the points anomaly report.
+router.register("absences", AbsenceViewSet)
 # Needs (issue 5): the closed loop, its timeline, and the rectifications low ratings open.
 router.register("needs", NeedViewSet)
 router.register("rectifications", RectificationViewSet)
 # Points. The claims' bulk actions (point-claims/bulk-approve/) are routes of the claims
 # viewset, which DRF lists before the detail route; no separate prefix needed.
 router.register("point-rules", RuleViewSet)
+# Versions of the rule books (issue 15), read-only: made and adopted in the admin.
+router.register("point-rule-books", RuleBookViewSet, basename="point-rule-book")
 router.register("point-claims", ClaimViewSet)
 router.register("point-accounts", AccountViewSet)
 router.register("point-entries", EntryViewSet)
@@ -69,6 +81,8 @@ router.register("catalog-items", CatalogItemViewSet)
 router.register("redemption-windows", RedemptionWindowViewSet)
 router.register("redemption-orders", OrderViewSet)
 router.register("me", MeViewSet, basename="me")
+# The audit export of a quarter and a community (issue 15): signed ZIP of CSVs or xlsx.
+router.register("points/audit-export", AuditExportViewSet, basename="points-audit-export")
 # Notifications (issue 14): the caller's inbox, unread count, mark read.
 router.register("notifications", NotificationViewSet, basename="notification")
 # Volunteers
@@ -81,3 +95,7 @@ router.register("reports/needs", NeedsReportViewSet, basename="report-needs")
 router.register("reports/workers", WorkerReportViewSet, basename="report-workers")
 # The dashboard (issue 12): reports/dashboard/ and reports/dashboard/map/.
 router.register("reports/dashboard", DashboardViewSet, basename="report-dashboard")
+# The points anomaly report (issue 15): the claims of a quarter to look at twice.
+router.register(
+    "reports/points-anomalies", PointsAnomalyViewSet, basename="report-points-anomalies"
+)

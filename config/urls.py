@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config.api import router
 from core.auth_views import LogoutView, TokenLoginView
 from points import pages
+from reports import admin_pages as report_admin_pages
 from reports import public as public_pages
 
 admin.site.site_header = _("Grid governance and points")
@@ -14,6 +15,12 @@ admin.site.site_title = _("Grid governance")
 admin.site.index_title = _("Administration")
 
 urlpatterns = [
+    # The points anomaly check (issue 15), an admin page of its own (before the admin's URLs).
+    path(
+        "admin/points/anomalies/",
+        admin.site.admin_view(report_admin_pages.points_anomalies),
+        name="points-anomalies-admin",
+    ),
     path("admin/", admin.site.urls),
     # The token login counts failed logins (core.login_protection); logout deletes the token.
     path("api/v1/auth/token/", TokenLoginView.as_view(), name="api-token"),

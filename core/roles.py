@@ -1,4 +1,4 @@
-"""The six roles as Django groups, with the model permissions each one needs.
+"""The roles as Django groups, with the model permissions each one needs.
 
 Groups say what a role may do (view, add, change); the user's posts (street admin, committee
 seat, grid assignment, partner contact, resident login) say where: see core.scope.
@@ -18,6 +18,9 @@ GRID_WORKER = "grid_worker"
 PARTNER = "partner"
 TEAM_LEADER = "team_leader"
 RESIDENT = "resident"
+# 纪检监督 (issue 15): reads a community's points records, decides nothing. Where: an inspector
+# seat (grids.CommitteeMember.inspector), which core.scope keeps apart from committee seats.
+INSPECTOR = "inspector"
 
 _CRUD = ("view", "add", "change", "delete")
 _RW = ("view", "add", "change")
@@ -53,11 +56,16 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "residents.resident": _CRUD,
         "residents.tag": _CRUD,
         "residents.visit": ("view",),
+        "residents.absence": _RW,  # issue 15: residents recorded away (外出登记)
         "points.rule": _CRUD,
+        "points.rulebook": _CRUD,  # issue 15: versions; only drafts are ever deleted
         "points.claim": _RW,
         "points.account": ("view",),
         "points.entry": ("view",),
         "points.period": ("view",),
+        # The points policy, and switching a community to household accounts at a quarter
+        # boundary (issue 15), are the street's call.
+        "points.policy": ("view", "change"),
         "points.objection": ("view", "change"),
         "points.catalogitem": ("view",),
         "points.redemptionwindow": ("view", "add", "change"),
@@ -98,11 +106,14 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "residents.resident": _CRUD,
         "residents.tag": ("view",),
         "residents.visit": ("view",),
+        "residents.absence": _RW,  # issue 15: residents recorded away (外出登记)
         "points.rule": _RW,
+        "points.rulebook": _CRUD,  # issue 15: versions; only drafts are ever deleted
         "points.claim": _RW,
         "points.account": ("view",),
         "points.entry": ("view",),
         "points.period": ("view",),
+        "points.policy": ("view",),
         "points.objection": ("view", "change"),
         "points.catalogitem": _CRUD,
         "points.redemptionwindow": ("view",),
@@ -138,7 +149,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "residents.resident": _RW,
         "residents.tag": ("view",),
         "residents.visit": _RW,
+        "residents.absence": _RW,  # issue 15: a worker records who is away (外出登记)
         "points.rule": ("view",),
+        "points.rulebook": ("view",),  # issue 15
         "points.claim": ("view", "add"),
         "points.account": ("view",),
         "points.entry": ("view",),
@@ -180,6 +193,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "residents.rectification": ("view",),
         "residents.household": ("view",),
         "residents.resident": ("view",),
+        "residents.absence": ("view",),  # their own (core.scope: resident)
         "points.account": ("view",),
         "points.entry": ("view",),
         "points.period": ("view",),
@@ -195,6 +209,21 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "volunteers.signup": ("view",),
         "volunteers.attendance": ("view",),
         "volunteers.partnerorganisation": ("view",),
+    },
+    INSPECTOR: {
+        "grids.street": ("view",),
+        "grids.community": ("view",),
+        "grids.grid": ("view",),
+        "points.rulebook": ("view",),
+        "points.rule": ("view",),
+        "points.policy": ("view",),
+        "points.claim": ("view",),
+        "points.account": ("view",),
+        "points.entry": ("view",),
+        "points.period": ("view",),
+        "points.objection": ("view",),
+        "points.unitswitch": ("view",),
+        "points.exchangereset": ("view",),
     },
 }
 

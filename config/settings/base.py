@@ -214,6 +214,10 @@ SPECTACULAR_SETTINGS = {
         "NeedCategoryEnum": "residents.models.Need.Category",
         "RatingLevelEnum": "residents.models.Rating.Level",
         "UnitLevelEnum": ["grid", "community", "street"],  # reports.selectors.LEVELS
+        # issue 15: entries (Entry, MyEntry), account units (Account.unit, Me.account_unit)
+        "EntryKindEnum": "points.models.ledger.Entry.Kind",
+        "AccountUnitEnum": "points.models.claims.Policy.AccountUnit",
+        "RuleCategoryEnum": "points.models.claims.Rule.Category",
     },
 }
 
@@ -258,6 +262,12 @@ CELERY_BEAT_SCHEDULE = {
     "refund-uncollected-orders": {
         "task": "points.tasks.refund_uncollected",
         "schedule": crontab(hour=1, minute=30),
+    },
+    # The yearly reset of exchange points (双轨制, issue 15) where a community sets a date:
+    # once a year per community, whenever beat first runs on or after the date.
+    "reset-exchange-points": {
+        "task": "points.tasks.reset_exchange_points",
+        "schedule": crontab(hour=0, minute=20),
     },
     # The monthly council (议事会): next month's planned on the 1st for every community; each
     # agenda fixed the day after its cut-off (both idempotent).
@@ -329,6 +339,10 @@ IDEMPOTENCY_KEY_TTL = timedelta(days=env.int("IDEMPOTENCY_KEY_TTL_DAYS", default
 # summary row instead of one per resident.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 AUDIT_REVEAL_DETAIL_LIMIT = env.int("AUDIT_REVEAL_DETAIL_LIMIT", default=200)
+# The key the points audit export's manifest is signed with (HMAC-SHA256, points.audit_export).
+# Empty: derived from SECRET_KEY with a salt of its own; set it to keep old exports verifiable
+# when SECRET_KEY is rotated.
+AUDIT_EXPORT_KEY = env("AUDIT_EXPORT_KEY", default="")
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="demo-pass-2026")
 # Needs (需求): an overdue need goes to the community the day after its due date, and to the
 # street once it is this many days overdue; a resident rates a resolved need within this many
@@ -358,6 +372,18 @@ ASSESSMENT_WEIGHTS = {
 # A need recorded without a due date counts as handled on time when resolved within this many
 # days (Beijing dates, the day of recording not counted) — in the needs figures.
 NEED_DEFAULT_DAYS = env.int("NEED_DEFAULT_DAYS", default=7)
+# The points anomaly report (积分异常核查, reports/points-anomalies/, issue 15): per quarter and
+# community, the claims a committee should look at twice. A worker is flagged whose claims (or
+# points) reach FACTOR × the median of the community's submitters and who made at least
+# MIN_CLAIMS; a resident with SAME_DAY_CLAIMS claims or more dated one day; a submitter →
+# approver pair with PAIR_REPEATS or more approvals each within QUICK_SECONDS of submission;
+# a reversal of REVERSAL_POINTS points or more. See reports.anomalies.
+POINTS_ANOMALY_WORKER_MEDIAN_FACTOR = env.float("POINTS_ANOMALY_WORKER_MEDIAN_FACTOR", default=3.0)
+POINTS_ANOMALY_WORKER_MIN_CLAIMS = env.int("POINTS_ANOMALY_WORKER_MIN_CLAIMS", default=20)
+POINTS_ANOMALY_SAME_DAY_CLAIMS = env.int("POINTS_ANOMALY_SAME_DAY_CLAIMS", default=4)
+POINTS_ANOMALY_QUICK_SECONDS = env.int("POINTS_ANOMALY_QUICK_SECONDS", default=30)
+POINTS_ANOMALY_PAIR_REPEATS = env.int("POINTS_ANOMALY_PAIR_REPEATS", default=10)
+POINTS_ANOMALY_REVERSAL_POINTS = env.int("POINTS_ANOMALY_REVERSAL_POINTS", default=20)
 # The grid map (网格地图) on the dashboard: the tile layer's URL template, e.g.
 # https://tile.openstreetmap.org/{z}/{x}/{y}.png (WGS-84) or a Chinese provider's (GCJ-02, to
 # match boundaries recorded in GCJ-02). Empty: the boundaries on a plain background.
