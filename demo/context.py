@@ -81,7 +81,12 @@ class DemoContext:
     ) -> User:
         """Create or refresh a demo user in one role group. With `login`, its password is
         reset to DEMO_PASSWORD; without, it cannot log in."""
-        staff_site = group.name in (roles.STREET_ADMIN, roles.COMMITTEE, roles.GRID_WORKER)
+        staff_site = group.name in (
+            roles.STREET_ADMIN,
+            roles.COMMITTEE,
+            roles.GRID_WORKER,
+            roles.INSPECTOR,
+        )
         user, created = get_user_model().objects.get_or_create(username=username)
         self.count(user, created)
         user.first_name = name

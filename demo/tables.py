@@ -165,6 +165,9 @@ STAFF = (
               sees="partner unit 市委办 and its agreement"),
     StaffSpec("leader", "朱德荣", roles.TEAM_LEADER, login=True,
               sees="泰山社区 银龄调解队: its roster, activities, attendance"),
+    # 村务监督委员会 (纪检监督): reads 新庄赵村's points and decides nothing (issue 15).
+    StaffSpec("inspector", "赵德明", roles.INSPECTOR, community="xzz", title="村务监督委员会主任",
+              login=True, sees="新庄赵村 read only: claims, ledger, anomalies, audit export"),
     # `resident` is the login of 赵银名, see NAMED_HOUSEHOLDS.
     # --- people of the articles, and the other grid workers (no password: they cannot log in)
     StaffSpec("taishan.zhaohui", "赵辉", roles.COMMITTEE, community="taishan",

@@ -81,9 +81,12 @@ def seed_grids(ctx: DemoContext) -> None:
         if s.street:
             admin, created = StreetAdmin.objects.get_or_create(user=user, street=street)
             ctx.count(admin, created)
-        if s.role == roles.COMMITTEE:
+        if s.role in (roles.COMMITTEE, roles.INSPECTOR):
+            # An inspector's seat is marked so: it reads the community and decides nothing.
             member, created = CommitteeMember.objects.update_or_create(
-                user=user, community=communities[s.community], defaults={"title": s.title}
+                user=user,
+                community=communities[s.community],
+                defaults={"title": s.title, "inspector": s.role == roles.INSPECTOR},
             )
             ctx.count(member, created)
         if s.role == roles.GRID_WORKER:

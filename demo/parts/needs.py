@@ -36,6 +36,7 @@ from core import roles
 from demo.tables import NAMED_HOUSEHOLDS
 from grids.models import Grid, GridWorker, PartnerUnit
 from points.models import Claim, Rule
+from points.selectors.rulebooks import in_force_q
 from residents.models import Need, NeedEvent, Rating, Rectification, Resident, Visit
 from residents.services import bulk as bulk_services
 from residents.services import needs as needs_services
@@ -603,7 +604,9 @@ class _Walker:
             if s.claim:
                 name, code = s.claim
                 claim_resident = self.residents[(spec.community, name)]
-                claim_rule = Rule.objects.get(community__code=spec.community, code=code)
+                claim_rule = Rule.objects.filter(in_force_q(timezone.localdate())).get(
+                    community__code=spec.community, code=code
+                )  # the version in force (新庄赵村 has two, issue 15)
             return needs_services.resolve_need(
                 user=user,
                 need=need,

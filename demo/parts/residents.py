@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from core import roles
@@ -43,7 +44,7 @@ from demo.tables import (
     PersonSpec,
     VisitSpec,
 )
-from residents.models import Household, Resident, Tag, Visit
+from residents.models import Absence, Household, Resident, Tag, Visit
 
 _OP = Visit.Method.OFF_PEAK
 
@@ -408,3 +409,38 @@ def seed_residents(ctx: DemoContext) -> None:
                 },
             )
             ctx.count(visit, created)
+
+
+# Residents recorded away (外出登记, issue 15): (community, village group or complex, house
+# number or room, name, reason, days ago it began, days ago it ended (None: still away), note,
+# the worker who recorded it). The points anomaly check flags claims dated inside them.
+ABSENCES = (
+    ("xzz", "一组", "12", "赵磊", Absence.Reason.MIGRANT_WORK, 75, None,
+     "在苏州电子厂打工, 春节回村", "worker"),
+    ("xzz", "三组", "5", "赵春生", Absence.Reason.HOSPITAL, 20, 12, "县人民医院住院治疗", "xzz.g3"),
+    ("taishan", "泰山小区", "501", "陈思雨", Absence.Reason.STUDY, 100, None,
+     "外地读大学, 寒暑假回家", "taishan.wangjianhua"),
+)  # fmt: skip
+
+
+def seed_absences(ctx: DemoContext) -> None:
+    """A few residents away (the absences of ABSENCES, kept relative to today), one row each
+    whatever the number of runs."""
+    for community, place, number, name, reason, began, ended, note, worker in ABSENCES:
+        resident = Resident.objects.get(
+            Q(household__village_group=place, household__house_number=number)
+            | Q(household__complex=place, household__room=number),
+            household__grid__community__code=community,
+            name=name,
+        )
+        absence, created = Absence.objects.update_or_create(
+            resident=resident,
+            reason=reason,
+            defaults={
+                "starts_on": ctx.today - dt.timedelta(days=began),
+                "ends_on": None if ended is None else ctx.today - dt.timedelta(days=ended),
+                "note": note,
+                "recorded_by": ctx.workers[worker].user,
+            },
+        )
+        ctx.count(absence, created)
