@@ -20,10 +20,20 @@ from demo.parts.residents import ensure_tags
 from demo.scale import build_scale
 from grids.models import Community, Grid, GridAssignment, GridWorker, PartnerUnit, Street
 from residents.models import Household, Resident, Tag, Visit
+from tests import demo_snapshot
 
 pytestmark = pytest.mark.django_db
 
-DEMO_USERS = ("admin", "committee", "worker", "worker2", "partner", "leader", "resident")
+DEMO_USERS = (
+    "admin",
+    "committee",
+    "worker",
+    "worker2",
+    "partner",
+    "leader",
+    "inspector",
+    "resident",
+)
 
 
 def model_counts() -> dict[str, int]:
@@ -53,7 +63,8 @@ def all_pages(client: APIClient, url: str) -> list[dict]:
 
 @pytest.fixture
 def seeded() -> demo.SeedReport:
-    return demo.seed_demo()
+    """seed_demo()'s data: built once per test process, copied in after that."""
+    return demo_snapshot.seed_demo()
 
 
 def grid_of(community: str, code: str) -> Grid:
@@ -336,10 +347,19 @@ def test_seed_scale_command_prints_what_it_built():
 
 
 def test_seed_demo_gives_the_village_the_twelve_rules_and_zhao_yinming_his_five_points(seeded):
+    from django.utils import timezone
+
     from points.models import Claim, Rule
+    from points.selectors.rulebooks import in_force_q
     from points.services.ledger import verify_ledger
 
-    assert Rule.objects.filter(community__code="xzz").count() == 12
+    # The village's 12 rules are v1 of its rule book, and v2 (from the next quarter) is a
+    # copy with one change (issue 15): 12 rules in force today either way.
+    assert Rule.objects.filter(community__code="xzz", book__version=1).count() == 12
+    assert Rule.objects.filter(community__code="xzz", book__version=2).count() == 12
+    assert (
+        Rule.objects.filter(in_force_q(timezone.localdate()), community__code="xzz").count() == 12
+    )
     assert Rule.objects.filter(street__code="shabei", community=None).count() == 12
     zhao = Resident.objects.get(user__username="resident")
     assert zhao.name == "赵银名"

@@ -270,6 +270,12 @@ def main() -> int:
                     f"SIGKILL worker {len(workers)} (pid {proc.pid}) at {done}/{total} "
                     f"communities, {time.monotonic() - started:.1f} s"
                 )
+                # The killed worker's task goes back to the queue once it has been unacknowledged
+                # for the visibility timeout. A starting worker looks for such tasks at once, and
+                # after that only every ~100 s (kombu's unacked_restore_interval x _throttle): the
+                # next worker starts when the task is due back, as it would after a restart that
+                # takes that long, so that it finds the task when it starts.
+                time.sleep(args.visibility)
                 workers.append(spawn_worker(args, len(workers) + 1))
                 log(f"worker {len(workers)} started")
             time.sleep(0.05)

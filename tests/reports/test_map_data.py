@@ -213,8 +213,9 @@ def test_a_visit_without_a_position_leaves_the_household_unplaced(
 @pytest.mark.django_db
 def test_the_demo_grids_have_valid_boundaries_and_households_inside() -> None:
     from demo.seed import seed_demo
+    from tests import demo_snapshot
 
-    seed_demo()
+    demo_snapshot.seed_demo()  # built once per test process, copied in after that
     grids = Grid.objects.filter(community__code__in=("xzz", "taishan")).select_related("community")
     assert grids.count() == 13
     for grid in grids:

@@ -67,9 +67,9 @@ def test_the_public_figures_are_the_reports_api_s(q4: SimpleNamespace, client_fo
 
 @pytest.mark.django_db
 def test_the_demo_s_public_page_names_no_resident() -> None:
-    from demo.seed import seed_demo
+    from tests.demo_snapshot import seed_demo
 
-    seed_demo()
+    seed_demo()  # built once per test process, copied in after that
     r = Client().get("/public/xzz/")
     assert r.status_code == 200
     html = r.content.decode()

@@ -45,8 +45,9 @@ HEADERS = [
 
 @pytest.fixture
 def demo(db):
-    """The demo data (demo/seed.py), which the sample file is written for."""
-    from demo.seed import seed_demo
+    """The demo data (demo/seed.py), which the sample file is written for (built once per
+    test process, copied in after that: tests/demo_snapshot.py)."""
+    from tests.demo_snapshot import seed_demo
 
     seed_demo()
     return SimpleNamespace(

@@ -12,13 +12,15 @@ from demo import seed as demo
 from demo.parts.needs import NEEDS, seed_needs
 from points.models import Claim
 from residents.models import Need, NeedEvent, Rating, Rectification
+from tests import demo_snapshot
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def seeded() -> demo.SeedReport:
-    return demo.seed_demo()
+    """seed_demo()'s data: built once per test process, copied in after that."""
+    return demo_snapshot.seed_demo()
 
 
 def client_for(username: str) -> APIClient:

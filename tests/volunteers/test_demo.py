@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from demo import seed as demo
 from points.models import Claim
+from tests import demo_snapshot
 from volunteers.models import Activity, Attendance, Membership, PartnerOrganisation, Signup, Team
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def seeded() -> demo.SeedReport:
-    return demo.seed_demo()
+    """seed_demo()'s data: built once per test process, copied in after that."""
+    return demo_snapshot.seed_demo()
 
 
 def test_taishan_has_its_three_teams_with_six_members_each(seeded):
