@@ -417,12 +417,21 @@ def _bulk_approve_in_one_statement(
             WHERE acc.id = t.account_id
         )
         -- Data-modifying CTEs run to completion whether read or not (moved is not).
-        SELECT COUNT(*) FROM approved
+        SELECT (SELECT COUNT(*) FROM approved), (SELECT COUNT(*) FROM posted)
     """
     with connection.cursor() as cur:
         cur.execute(sql, {**values, **names})
-        (decided,) = cur.fetchone()
+        decided, posted = cur.fetchone()
+    if posted != decided:
+        # An account named on a claim is newer than this statement's snapshot (a switch of
+        # account unit committed while the statement waited for the claims' locks): the claims
+        # would be approved with no entry. Refuse; the caller tries again on a new snapshot.
+        raise _StaleAccounts(f"{decided} claims approved but {posted} entries posted")
     return int(decided)  # COUNT(*)
+
+
+class _StaleAccounts(Exception):
+    pass
 
 
 def _bulk_approve_step_by_step(
@@ -547,8 +556,15 @@ def bulk_approve_claims(*, claims: QuerySet[Claim], approver: User) -> BulkDecis
     if connection.vendor == "postgresql":
         # The account of each claim (claims made through submit_claim always have one): the
         # statement below posts only to accounts named on the claims when it starts.
-        attach_accounts(_decidable(claims, approver))
-        decided = _bulk_approve_in_one_statement(locked_sql, locked_params, values)
+        for attempt in range(3):
+            try:
+                with transaction.atomic():  # a savepoint: a refused try leaves nothing
+                    attach_accounts(_decidable(claims, approver))
+                    decided = _bulk_approve_in_one_statement(locked_sql, locked_params, values)
+                break
+            except _StaleAccounts:
+                if attempt == 2:
+                    raise
     else:
         decided = _bulk_approve_step_by_step(claims, approver, now, values)
     notifications.claims_decided_later(approver_id=approver.pk, decided_at=now)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -390,21 +391,26 @@ def test_switch_and_concurrent_approvals_lose_nothing(world, on_postgres):
                 ),
             ),
         )
-        approve = threading.Thread(
-            target=run,
-            args=(
-                lambda: claims_services.bulk_approve_claims(
-                    claims=Claim.objects.filter(pk__in=[c.pk for c in waiting]),
-                    approver=w.committee1,
-                ),
-            ),
-        )
+
+        def approve_soon_after() -> None:
+            # Most often the switch holds the claims' locks by now: the approval's statement
+            # then waits, and finds the household accounts the switch made newer than its
+            # snapshot (once lost: claims approved with no entry; now it tries again).
+            time.sleep(0.05)
+            claims_services.bulk_approve_claims(
+                claims=Claim.objects.filter(pk__in=[c.pk for c in waiting]),
+                approver=w.committee1,
+            )
+
+        approve = threading.Thread(target=run, args=(approve_soon_after,))
         for t in (switch, approve):
             t.start()
         for t in (switch, approve):
             t.join()
     assert not errors, errors
     assert Claim.objects.filter(status="approved").count() == 2 * len(residents)
+    # Every approved claim has its entry.
+    assert Entry.objects.filter(source_type="claim").count() == 2 * len(residents)
     households = Account.objects.filter(shared_household__isnull=False)
     assert sum(a.balance for a in households) == 4 * len(residents)
     assert not Account.objects.filter(resident__isnull=False).exclude(balance=0).exists()

@@ -20,7 +20,8 @@ The steps:
 2. `gp_kill_ref`: the close uninterrupted (start_close, the job in-process).
 3. `gp_kill_run`: start_close queues the job on Redis (its own db number); a worker takes it and
    is SIGKILLed when the close's state rows (Closing.communities_done) pass about 15%, 50% and
-   85%; each time a new worker is started at once; the last one finishes the job.
+   85%; each time a new worker is started once the task is due back on the queue (after the
+   --visibility timeout); the last one finishes the job.
 4. Compare the two databases: purchase, distribution and notice lines, ledger entries, account
    balances, orders; the close done in both and the quarter closed; verify_ledger.
 
@@ -112,7 +113,10 @@ def build(args: argparse.Namespace, bench: Any) -> None:
         bench.log = lambda message: None  # quiet
         bench.build(
             argparse.Namespace(
-                residents=args.residents, entries=args.residents * 4, orders=args.residents // 3
+                residents=args.residents,
+                entries=args.residents * 4,
+                orders=args.residents // 3,
+                households=False,
             )
         )
     finally:
