@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, Min, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -232,7 +232,6 @@ def switch_account_unit(*, community: Community, to_unit: str, by: User | None) 
             """,
             [*common, *tail, *mparams],
         )
-        received = cur.rowcount
         cur.execute(
             f"""
             INSERT INTO {entry_t} (account_id, seq, amount, kind, period_id, balance_after,
@@ -244,7 +243,6 @@ def switch_account_unit(*, community: Community, to_unit: str, by: User | None) 
             """,
             [*common, *tail, *mparams],
         )
-        del received
         # Every account with a new entry (still found by the mapping: no balance has moved).
         cur.execute(
             f"""
@@ -276,11 +274,11 @@ def _repoint_submitted_claims(community: Community, to_unit: str) -> int:
     waiting = Claim.objects.filter(
         status=Claim.Status.SUBMITTED, resident__household__grid__community=community
     )
-    if to_unit == HOUSEHOLD:
+    if to_unit == HOUSEHOLD:  # the households' accounts were opened by _recipients
         target = Account.objects.filter(shared_household__residents=OuterRef("resident_id"))
     else:
         target = Account.objects.filter(resident_id=OuterRef("resident_id"))
-    ensure_accounts(Resident.objects.filter(pk__in=waiting.values("resident_id")))
+        ensure_accounts(Resident.objects.filter(pk__in=waiting.values("resident_id")))
     ids = list(waiting.values_list("pk", flat=True))
     return Claim.objects.filter(pk__in=ids).update(account_id=Subquery(target.values("pk")[:1]))
 
@@ -297,8 +295,8 @@ def reset_date(policy: Policy, year: int) -> dt.date | None:
 def communities_due_for_reset(today: dt.date) -> QuerySet[Policy]:
     """Policies whose yearly reset date of this year has come and that have not reset yet."""
     done = ExchangeReset.objects.filter(community=OuterRef("community_id"), year=today.year)
-    due = Policy.objects.filter(reset_month__isnull=False).exclude(Exists(done))
-    return due.filter(pk__in=[p.pk for p in due if (reset_date(p, today.year) or today) <= today])
+    come = Q(reset_month__lt=today.month) | Q(reset_month=today.month, reset_day__lte=today.day)
+    return Policy.objects.filter(come).exclude(Exists(done))
 
 
 @transaction.atomic
